@@ -1,0 +1,191 @@
+"""The Faust app: topics, tables and the two agents of the spine.
+
+::
+
+    cx.raw.{web,chat,email,voice,survey} ──standardise──▶ cx.internal.resolve (1 partition)
+                       │                                         │
+                       └──────────▶ cx.deadletter ◀──────────────┤ resolve: dedupe + identity
+                                                                 ├──▶ cx.interactions (by customer)
+                                                                 ├──▶ cx.duplicates (audit)
+                                                                 └──▶ cx.identity (key merges)
+
+``standardise`` is stateless and scales with the raw topics' partitions. ``resolve`` owns the
+identity and dedupe tables; it reads a single-partition topic so that identity links are
+globally consistent (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from pipeline.normalise.errors import InputError
+from pipeline.records import DeadLetter, ReasonCode, SourceRef
+from pipeline.resolve import Resolver, Standardised
+from pipeline.settings import Settings
+from pipeline.standardise import RawMessage, Standardiser
+
+log = logging.getLogger("cxstream")
+
+RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+
+
+def dead_letter(
+    stage: str,
+    code: ReasonCode,
+    reason: str,
+    error: BaseException,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes,
+) -> DeadLetter:
+    """The dead-letter record for one message that a stage rejected."""
+    return DeadLetter(
+        stage=stage,
+        reason_code=code,
+        reason=reason,
+        error_class=type(error).__name__,
+        payload_b64=base64.b64encode(value).decode(),
+        payload_bytes=len(value),
+        key_b64=base64.b64encode(key).decode() if key is not None else None,
+        source=SourceRef(topic=topic, partition=partition, offset=offset),
+        failed_at=datetime.now(UTC),
+    )
+
+
+def _as_bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+def build_app(settings: Settings) -> faust.App:
+    """A configured Faust app with the spine's agents registered."""
+    names = settings.topics
+    datadir = settings.state_dir / "worker" / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{b.strip()}" for b in settings.bootstrap_servers.split(",")],
+        store=settings.store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port or 6066,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        table_cleanup_interval=settings.sweep_interval_s,
+    )
+    raw_topic = app.topic(*names.raw_topics, **RAW)  # type: ignore[arg-type]
+    resolve_topic = app.topic(names.resolve, partitions=1, **RAW)  # type: ignore[arg-type]
+    interactions = app.topic(names.interactions, **RAW)  # type: ignore[arg-type]
+    deadletters = app.topic(names.deadletter, **RAW)  # type: ignore[arg-type]
+    duplicates = app.topic(names.duplicates, **RAW)  # type: ignore[arg-type]
+    identity = app.topic(names.identity, partitions=1, **RAW)  # type: ignore[arg-type]
+
+    def table(name: str) -> Any:
+        return app.Table(name, partitions=1, key_type=str)
+
+    resolver = Resolver(
+        settings,
+        links=table("identity-links"),
+        members=table("identity-members"),
+        seen_ids=table("dedupe-ids"),
+        recent_texts=table("dedupe-texts"),
+    )
+    standardiser = Standardiser(settings)
+
+    async def send_dead_letter(
+        stage: str, event: EventT[Any], code: ReasonCode, exc: Exception
+    ) -> None:
+        msg = event.message
+        record = dead_letter(
+            stage,
+            code,
+            str(exc),
+            exc,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+            value=_as_bytes(msg.value),
+        )
+        log.debug("dead letter %s from %s[%d]@%d", code.value, msg.topic, msg.partition, msg.offset)
+        await deadletters.send(key=msg.key, value=record.model_dump_json().encode())
+
+    @app.agent(raw_topic, name="standardise")
+    async def standardise(stream: faust.StreamT[bytes]) -> None:
+        """Raw bytes → Interaction on the resolve topic, or a dead letter; never raises."""
+        async for event in stream.events():
+            msg = event.message
+            value = _as_bytes(msg.value)
+            raw = RawMessage(
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                key=msg.key,
+                value=value,
+                timestamp_ms=int(msg.timestamp * 1000) if msg.timestamp else None,
+            )
+            try:
+                ix = standardiser.standardise(raw)
+            except InputError as exc:
+                await send_dead_letter("standardise", event, exc.code, exc)
+                continue
+            except Exception as exc:
+                log.exception(
+                    "standardise failed on %s[%d]@%d", msg.topic, msg.partition, msg.offset
+                )
+                await send_dead_letter("standardise", event, ReasonCode.INTERNAL_ERROR, exc)
+                continue
+            envelope = Standardised(
+                interaction=ix, payload_digest=hashlib.sha256(value).hexdigest()[:32]
+            )
+            key = f"{ix.channel}:{ix.source.source_message_id}".encode()
+            await resolve_topic.send(key=key, value=envelope.model_dump_json().encode())
+
+    @app.agent(resolve_topic, name="resolve")
+    async def resolve(stream: faust.StreamT[bytes]) -> None:
+        """Dedupe + identity; emits interactions keyed by customer, duplicates, merges."""
+        async for event in stream.events():
+            try:
+                item = Standardised.model_validate_json(_as_bytes(event.message.value))
+                outcome = resolver.process(item, time.time())
+            except Exception as exc:
+                log.exception("resolve failed at offset %d", event.message.offset)
+                await send_dead_letter("resolve", event, ReasonCode.INTERNAL_ERROR, exc)
+                continue
+            for link in outcome.merges:
+                await identity.send(
+                    key=link.merged_key.encode(), value=link.model_dump_json().encode()
+                )
+            if outcome.duplicate is not None:
+                dup = outcome.duplicate
+                await duplicates.send(
+                    key=(dup.customer_key or dup.interaction_id).encode(),
+                    value=dup.model_dump_json().encode(),
+                )
+            if outcome.interaction is not None:
+                ix = outcome.interaction
+                assert ix.customer_key is not None
+                await interactions.send(
+                    key=ix.customer_key.encode(), value=ix.model_dump_json().encode()
+                )
+
+    return app

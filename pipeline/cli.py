@@ -1,0 +1,304 @@
+"""``cxstream``: the one command-line entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipeline import broker
+from pipeline.settings import Settings, get_settings
+from pipeline.topics import CHANNELS
+
+app = typer.Typer(
+    help="cxstream: real-time customer-experience pipeline on Apache Kafka + Faust.\n\n"
+    "Settings come from CXSTREAM_* environment variables (see README); flags override them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+broker_app = typer.Typer(help="Run the local single-node Kafka broker (KRaft, 127.0.0.1).")
+topics_app = typer.Typer(help="Manage the pipeline's topics.")
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+
+Bootstrap = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        help="Kafka host:port[,host:port] (env CXSTREAM_BOOTSTRAP_SERVERS).",
+    ),
+]
+Prefix = Annotated[
+    str | None,
+    typer.Option("--prefix", help="Topic prefix (env CXSTREAM_TOPIC_PREFIX, default cx.)."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return get_settings(**overrides)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+# -- broker --------------------------------------------------------------------------------------
+@broker_app.command("fetch")
+def broker_fetch() -> None:
+    """Resolve the broker jars from Maven Central into the cache (done by start when needed)."""
+    settings = _settings()
+    try:
+        libs = broker.fetch(settings)
+    except broker.BrokerError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"broker jars in {libs} ({len(list(libs.glob('*.jar')))} jars)")
+
+
+@broker_app.command("start")
+def broker_start(
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the broker to answer.")
+    ] = 90.0,
+) -> None:
+    """Start the local broker and wait until it answers a metadata request."""
+    settings = _settings()
+    try:
+        pid = broker.start(settings, timeout_s=timeout)
+    except broker.BrokerError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"local broker up: pid {pid}, 127.0.0.1:{settings.broker_port}")
+
+
+@broker_app.command("stop")
+def broker_stop() -> None:
+    """Stop the local broker cleanly (SIGTERM, SIGKILL after 30 s)."""
+    stopped = broker.stop(_settings())
+    typer.echo("local broker stopped" if stopped else "local broker was not running")
+
+
+@broker_app.command("status")
+def broker_status() -> None:
+    """Show whether the local broker runs and answers; exit 1 when it does not answer."""
+    state = broker.status(_settings())
+    typer.echo(state.describe())
+    if not state.answering:
+        raise typer.Exit(1)
+
+
+# -- topics --------------------------------------------------------------------------------------
+@topics_app.command("create")
+def topics_create(bootstrap: Bootstrap = None, prefix: Prefix = None) -> None:
+    """Create every pipeline topic that is missing (idempotent)."""
+    from pipeline.admin import create_topics
+
+    settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    try:
+        reports = create_topics(settings)
+    except Exception as exc:
+        raise _fail(f"cannot create topics on {settings.bootstrap_servers}: {exc}") from exc
+    for r in reports:
+        typer.echo(
+            f"{'created' if r.created else 'exists '}  {r.name}  ({r.partitions} partitions)"
+        )
+
+
+# -- worker --------------------------------------------------------------------------------------
+@app.command()
+def worker(
+    bootstrap: Bootstrap = None,
+    prefix: Prefix = None,
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run a pipeline worker (creates missing topics first). Stop it with Ctrl-C / SIGTERM."""
+    from faust import Worker
+
+    from pipeline.admin import create_topics
+    from pipeline.app import build_app
+
+    settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    try:
+        create_topics(settings)
+    except Exception as exc:
+        raise _fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    faust_app = build_app(settings)
+    Worker(faust_app, loglevel=loglevel).execute_from_commandline()
+
+
+# -- produce -------------------------------------------------------------------------------------
+@app.command()
+def produce(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="JSONL file (one raw event per line; '-' = stdin).", show_default=False
+        ),
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help=f"Raw channel of the file's events: {', '.join(CHANNELS)}.")
+    ] = None,
+    synthetic: Annotated[
+        int | None, typer.Option(help="Generate N realistic multi-channel events instead.")
+    ] = None,
+    rate: Annotated[float | None, typer.Option(help="Messages per second (default: max).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic generator.")] = 7,
+    bootstrap: Bootstrap = None,
+    prefix: Prefix = None,
+) -> None:
+    """Write raw events to the cx.raw.* topics, from a JSONL file or the synthetic generator."""
+    from pipeline.produce import Outgoing, jsonl_lines
+    from pipeline.produce import produce as send
+
+    settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    if (file is None) == (synthetic is None):
+        raise _fail("give either a JSONL FILE (with --channel) or --synthetic N", 2)
+    if synthetic is not None:
+        from pipeline.synthetic import generate
+
+        records = generate(synthetic, seed)
+        messages: Any = [Outgoing(settings.topics.raw(r.channel), r.key, r.value) for r in records]
+    else:
+        if channel not in CHANNELS:
+            raise _fail(f"--channel must be one of {', '.join(CHANNELS)}", 2)
+        topic = settings.topics.raw(channel)
+        handle = sys.stdin.buffer if str(file) == "-" else Path(str(file)).open("rb")  # noqa: SIM115
+        messages = jsonl_lines(handle, topic)
+    try:
+        delivered = send(
+            settings,
+            messages,
+            rate=rate,
+            progress=lambda n: typer.echo(f"  sent {n}", err=True),
+        )
+    except Exception as exc:
+        raise _fail(f"producing to {settings.bootstrap_servers} failed: {exc}") from exc
+    per_topic: dict[str, int] = {}
+    for d in delivered:
+        per_topic[d.topic] = per_topic.get(d.topic, 0) + 1
+    typer.echo(f"produced {len(delivered)} messages: {json.dumps(per_topic)}")
+
+
+# -- tail ----------------------------------------------------------------------------------------
+@app.command()
+def tail(
+    topic: Annotated[
+        str,
+        typer.Argument(
+            help="Topic, or a short name: interactions, deadletter, duplicates, identity, raw.chat…"
+        ),
+    ],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest message.")
+    ] = False,
+    max_messages: Annotated[
+        int | None, typer.Option("--max", help="Stop after N messages.")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many idle seconds.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each message as one JSON line.")
+    ] = False,
+    bootstrap: Bootstrap = None,
+    prefix: Prefix = None,
+) -> None:
+    """Follow a topic and print its messages readably (Ctrl-C to stop)."""
+    from pipeline.tail import follow
+
+    settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    name = topic if topic.startswith(settings.topic_prefix) else settings.topic_prefix + topic
+    try:
+        for line in follow(
+            settings,
+            name,
+            from_beginning=from_beginning,
+            max_messages=max_messages,
+            idle_timeout_s=idle_timeout,
+            as_json=as_json,
+        ):
+            typer.echo(line)
+    except KeyboardInterrupt:
+        pass
+    except LookupError as exc:
+        raise _fail(str(exc)) from exc
+
+
+# -- demo ----------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(help="Synthetic events to send.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic generator.")] = 7,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the pipeline to finish.")
+    ] = 180.0,
+) -> None:
+    """Everything end to end: fresh local broker, topics, worker, synthetic traffic, summary."""
+    from pipeline.demo import DemoError, run_demo
+
+    try:
+        summary = run_demo(events=events, seed=seed, timeout_s=timeout, quiet=as_json)
+    except (DemoError, broker.BrokerError) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps(summary, sort_keys=True))
+    if summary["unaccounted"] != 0:
+        raise typer.Exit(1)
+
+
+# -- schemas -------------------------------------------------------------------------------------
+@app.command()
+def schemas(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if schemas/ differs; write nothing.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory (default: the project's schemas/).")
+    ] = None,
+) -> None:
+    """Generate the JSON Schemas in schemas/ from the pydantic models."""
+    from pipeline.schema_export import SCHEMA_DIR, stale_schemas, write_schemas
+
+    target = out or SCHEMA_DIR
+    if check:
+        stale = stale_schemas(target)
+        if stale:
+            raise _fail("schemas out of date (run `cxstream schemas`): " + ", ".join(stale))
+        typer.echo("schemas up to date")
+        return
+    for path in write_schemas(target):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option(help="Synthetic events to run through the spine.")] = 5000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure the spine's stages in process (no broker) and print events per second."""
+    from pipeline.bench import run_spine_bench
+
+    result = run_spine_bench(events)
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=True))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:<22} {value}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Offline language identification with py3langid."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+MIN_CONFIDENCE = 0.5
+MIN_CHARS = 12
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> LanguageIdentifier:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text``, or None when it is too short or the guess is not confident."""
+    if len(text.strip()) < MIN_CHARS:
+        return None
+    code, confidence = _identifier().classify(text)
+    return str(code) if confidence >= MIN_CONFIDENCE else None

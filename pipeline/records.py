@@ -1,0 +1,138 @@
+"""Records the pipeline writes: Interaction, DeadLetter, DuplicateDrop, IdentityLink.
+
+All are JSON on the wire (``model_dump_json``); ``schemas/`` holds their generated JSON Schemas.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["web", "chat", "email", "voice", "survey"]
+AuthorRole = Literal["customer", "agent", "bot", "system"]
+INTERACTION_SCHEMA_VERSION = 1
+
+
+class SourceRef(BaseModel):
+    """Where a record came from in Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+    source_message_id: str | None = Field(
+        None, description="The producer's id for the message (messageId, message_id, call_id…)."
+    )
+
+
+class Identifiers(BaseModel):
+    """Normalised identifiers of the customer behind an event."""
+
+    email: str | None = Field(None, description="Case-folded address; +tag kept.")
+    phone: str | None = Field(None, description="E.164, e.g. +14155550132.")
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    customer_id: str | None = None
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(kind, value)`` for every identifier present, strongest first."""
+        order = ("customer_id", "user_id", "email", "phone", "anonymous_id")
+        return [(kind, v) for kind in order if (v := getattr(self, kind))]
+
+
+class SurveyAnswer(BaseModel):
+    kind: Literal["nps", "csat", "ces"]
+    score: float
+    scale_min: float
+    scale_max: float
+
+
+class Interaction(BaseModel):
+    """One standardised customer interaction, the payload of ``cx.interactions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = INTERACTION_SCHEMA_VERSION
+    interaction_id: str = Field(description="Stable: derived from channel + source message id.")
+    source: SourceRef
+    channel: Channel
+    event_type: str = Field(
+        description="page/track/identify/screen, message, email, call, response"
+    )
+    event_name: str | None = Field(None, description="Segment track event name.")
+    customer_key: str | None = Field(None, description="Stable key of the person; set by resolve.")
+    identifiers: Identifiers
+    occurred_at: datetime = Field(description="When it happened (UTC).")
+    received_at: datetime = Field(description="When it reached the raw topic (UTC).")
+    author_role: AuthorRole
+    text: str | None = Field(None, description="Clean text: no HTML, quotes or signatures.")
+    text_truncated: bool = False
+    text_original_chars: int = Field(0, description="Length of the clean text before truncation.")
+    language: str | None = Field(None, description="ISO 639-1, or None when too short to tell.")
+    subject: str | None = None
+    conversation_id: str | None = None
+    thread_id: str | None = None
+    survey: SurveyAnswer | None = None
+    input_schema_version: int = 1
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of the raw event the contract does not name."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Non-fatal input problems.")
+
+
+class ReasonCode(StrEnum):
+    """Machine-readable dead-letter reasons."""
+
+    INVALID_UTF8 = "invalid_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    SCHEMA_VIOLATION = "schema_violation"
+    MISSING_ID = "missing_id"
+    MISSING_IDENTITY = "missing_identity"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    OVERSIZE = "oversize"
+    UNKNOWN_TOPIC = "unknown_topic"
+    INTERNAL_ERROR = "internal_error"
+
+
+class DeadLetter(BaseModel):
+    """A message the pipeline could not process, with why; the payload of ``cx.deadletter``."""
+
+    stage: str = Field(description="standardise | resolve")
+    reason_code: ReasonCode
+    reason: str = Field(description="Human-readable, specific.")
+    error_class: str
+    payload_b64: str = Field(description="The original message bytes, base64.")
+    payload_bytes: int
+    key_b64: str | None = None
+    source: SourceRef
+    failed_at: datetime
+
+
+class DuplicateKind(StrEnum):
+    REDELIVERY = "redelivery"
+    CROSS_RELAY = "cross_relay"
+    NEAR_DUPLICATE = "near_duplicate"
+
+
+class DuplicateDrop(BaseModel):
+    """Audit record of one dropped duplicate; the payload of ``cx.duplicates``."""
+
+    kind: DuplicateKind
+    interaction_id: str
+    duplicate_of: str = Field(description="interaction_id of the copy that was kept.")
+    customer_key: str | None
+    source: SourceRef
+    dropped_at: datetime
+
+
+class IdentityLink(BaseModel):
+    """A key merge: ``merged_key`` now resolves to ``customer_key``; on ``cx.identity``."""
+
+    merged_key: str
+    customer_key: str
+    identifiers: list[str] = Field(description="kind:value identifiers moved to customer_key.")
+    interaction_id: str = Field(description="The event that proved the two keys are one person.")
+    linked_at: datetime

@@ -1,0 +1,92 @@
+"""The stateful step after standardise: dedupe by source id, resolve identity, drop near-dupes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.dedupe import Deduplicator
+from pipeline.identity import IdentityResolver
+from pipeline.records import DuplicateDrop, DuplicateKind, IdentityLink, Interaction
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Standardised(BaseModel):
+    """Internal envelope on the resolve topic: the interaction and a digest of its raw bytes."""
+
+    interaction: Interaction
+    payload_digest: str
+
+
+@dataclass
+class Outcome:
+    """What one standardised event produced: a kept interaction or a duplicate, plus merges."""
+
+    interaction: Interaction | None = None
+    duplicate: DuplicateDrop | None = None
+    merges: list[IdentityLink] = field(default_factory=list)
+
+
+class Resolver:
+    """Dedupe + identity over four mappings (Faust tables in the worker, dicts in tests)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        links: MutableMapping[str, Any],
+        members: MutableMapping[str, Any],
+        seen_ids: MutableMapping[str, Any],
+        recent_texts: MutableMapping[str, Any],
+    ) -> None:
+        self.identity = IdentityResolver(links, members)
+        self.dedupe = Deduplicator(
+            seen_ids,
+            recent_texts,
+            id_window_s=settings.dedupe_window_s,
+            near_window_s=settings.near_duplicate_window_s,
+        )
+        self.sweep_interval = settings.sweep_interval_s
+        self.last_sweep = 0.0
+
+    def process(self, item: Standardised, now: float) -> Outcome:
+        """Decide the fate of one standardised event (called once per event, in order)."""
+        if now - self.last_sweep >= self.sweep_interval:
+            removed = self.dedupe.expire(now)
+            self.last_sweep = now
+            if removed:
+                log.debug("expired %d dedupe entries", removed)
+        ix = item.interaction
+        hit = self.dedupe.check_id(ix, item.payload_digest, now)
+        if hit is not None:
+            return Outcome(duplicate=self._drop(ix, *hit, now=now, key=None))
+        resolution = self.identity.resolve(ix.identifiers, ix.interaction_id, now)
+        ix = ix.model_copy(update={"customer_key": resolution.customer_key})
+        outcome = Outcome(merges=resolution.merges)
+        near = self.dedupe.check_text(ix, now)
+        if near is not None:
+            outcome.duplicate = self._drop(ix, *near, now=now, key=ix.customer_key)
+        else:
+            outcome.interaction = ix
+        return outcome
+
+    @staticmethod
+    def _drop(
+        ix: Interaction, kind: DuplicateKind, kept: str, *, now: float, key: str | None
+    ) -> DuplicateDrop:
+        log.debug("dropped %s %s (duplicate of %s)", kind.value, ix.interaction_id, kept)
+        return DuplicateDrop(
+            kind=kind,
+            interaction_id=ix.interaction_id,
+            duplicate_of=kept,
+            customer_key=key,
+            source=ix.source,
+            dropped_at=datetime.fromtimestamp(now, tz=UTC),
+        )

@@ -1,0 +1,87 @@
+"""Running a worker as a child process (for the demo and end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from pipeline.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment that makes a child process see exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"CXSTREAM_{name.upper()}"] = str(value)
+    return env
+
+
+class WorkerProcess:
+    """``cxstream worker`` in its own process group, logging to a file."""
+
+    def __init__(self, settings: Settings, log_path: Path, *, loglevel: str = "info") -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.loglevel = loglevel
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "worker", "--loglevel", self.loglevel],
+            env=settings_env(self.settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout_s: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout_s``; return the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the worker (crash simulation)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no worker log)"
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """Block until the worker logs that it is ready; raise with the log tail if it dies."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise RuntimeError(f"worker exited early:\n{self.log_tail()}")
+            if "Worker ready" in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"worker not ready after {timeout_s:.0f}s:\n{self.log_tail()}")

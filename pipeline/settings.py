@@ -1,0 +1,79 @@
+"""All runtime configuration, read from ``CXSTREAM_*`` environment variables (one place).
+
+Every field here is documented in the README's settings table; the CLI flags only override them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.topics import TopicNames
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """cxstream settings; env prefix ``CXSTREAM_``."""
+
+    model_config = SettingsConfigDict(env_prefix="CXSTREAM_", extra="ignore", frozen=True)
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers (comma-separated host:port)."
+    )
+    topic_prefix: str = Field("cx.", description="Prefix of every topic name.")
+    partitions: int = Field(
+        6, ge=1, description="Partitions of raw and cx.interactions topics (max parallel workers)."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    app_id: str = Field("cxstream", description="Faust app id (consumer group, changelog names).")
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".cxstream",
+        description="Directory for broker data/logs, worker state and pid files.",
+    )
+    store: str = Field(
+        "memory://",
+        description="Faust table store: memory:// (rebuilt from changelogs) or rocksdb://.",
+    )
+    web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
+    default_region: str = Field(
+        "US", description="Region for phone numbers written without a country code."
+    )
+    max_payload_bytes: int = Field(
+        262_144, ge=1024, description="Raw messages larger than this go to the dead-letter topic."
+    )
+    max_text_chars: int = Field(
+        10_000, ge=100, description="Text longer than this is truncated (recorded on the event)."
+    )
+    dedupe_window_s: float = Field(
+        3_600.0, gt=0, description="How long a source message id is remembered (redeliveries)."
+    )
+    near_duplicate_window_s: float = Field(
+        120.0, ge=0, description="Same customer + same text within this many seconds is a dupe."
+    )
+    sweep_interval_s: float = Field(
+        30.0, gt=0, description="How often expired dedupe state is swept from the tables."
+    )
+    max_future_skew_s: float = Field(
+        86_400.0, ge=0, description="Event times further than this in the future are rejected."
+    )
+    kafka_home: Path = Field(
+        PROJECT_ROOT / ".cache" / "kafka",
+        description="Cache of the broker jars fetched from Maven Central.",
+    )
+    broker_port: int = Field(9092, ge=1, le=65535, description="Local broker client port.")
+    controller_port: int = Field(9093, ge=1, le=65535, description="Local KRaft controller port.")
+    java_home: Path | None = Field(None, description="JDK to run the local broker (default: PATH).")
+    log_level: str = Field("info", description="Worker log level.")
+
+    @property
+    def topics(self) -> TopicNames:
+        """Topic names under the configured prefix."""
+        return TopicNames(self.topic_prefix)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags) applied on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

@@ -1,0 +1,381 @@
+"""Raw message bytes → one standard :class:`Interaction` (or an ``InputError`` with a reason code).
+
+Pure and stateless: identity and dedupe happen later, in :mod:`pipeline.resolve`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.contract import (
+    ID_FIELDS,
+    RAW_MODELS,
+    SURVEY_SCALES,
+    ChatMessage,
+    CustomerRef,
+    EmailMessage,
+    SurveyResponse,
+    Timestamp,
+    VoiceCall,
+    WebEvent,
+)
+from pipeline.normalise.emails import latest_reply, normalise_address
+from pipeline.normalise.errors import InputError
+from pipeline.normalise.language import detect_language
+from pipeline.normalise.phones import to_e164
+from pipeline.normalise.text import clean_text, html_to_text, normalise_whitespace, truncate
+from pipeline.normalise.timestamps import parse_timestamp
+from pipeline.records import Identifiers, Interaction, ReasonCode, SourceRef, SurveyAnswer
+from pipeline.settings import Settings
+from pipeline.topics import TopicNames
+
+WEB_TEXT_FIELDS = ("text", "comment", "query")
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One Kafka record from a raw topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int | None = None
+
+    def source(self, message_id: str | None = None) -> SourceRef:
+        return SourceRef(
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            source_message_id=message_id,
+        )
+
+
+def interaction_id(channel: str, source_message_id: str) -> str:
+    """Stable id of an interaction: the same source message always gets the same id."""
+    digest = hashlib.sha256(f"{channel}\x1f{source_message_id}".encode()).hexdigest()
+    return f"ix_{digest[:24]}"
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(value: bytes) -> dict[str, Any]:
+    """Strict UTF-8 JSON object, or ``InputError`` (invalid_utf8/invalid_json/not_an_object)."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            ReasonCode.INVALID_UTF8, f"payload is not UTF-8: byte {exc.start} ({exc.reason})"
+        ) from exc
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise InputError(ReasonCode.INVALID_JSON, "JSON is nested too deeply") from exc
+    except ValueError as exc:
+        raise InputError(ReasonCode.INVALID_JSON, f"payload is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(
+            ReasonCode.NOT_AN_OBJECT, f"payload is a JSON {type(data).__name__}, not an object"
+        )
+    return data
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return "; ".join(parts) + more
+
+
+class Standardiser:
+    """Turns raw messages of every channel into Interactions; configured once, reused per event."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.topics: TopicNames = settings.topics
+        self.max_payload = settings.max_payload_bytes
+        self.max_text = settings.max_text_chars
+        self.region = settings.default_region
+        self.max_skew = timedelta(seconds=settings.max_future_skew_s)
+
+    def standardise(self, msg: RawMessage, now: datetime | None = None) -> Interaction:
+        """The Interaction for ``msg`` (no customer_key yet); ``InputError`` if rejected."""
+        now = now or datetime.now(UTC)
+        channel = self.topics.channel_of(msg.topic)
+        if channel is None:
+            raise InputError(ReasonCode.UNKNOWN_TOPIC, f"{msg.topic!r} is not a raw channel topic")
+        if len(msg.value) > self.max_payload:
+            raise InputError(
+                ReasonCode.OVERSIZE,
+                f"payload is {len(msg.value)} bytes, over the {self.max_payload}-byte limit",
+            )
+        data = decode_json(msg.value)
+        id_field = ID_FIELDS[channel]
+        raw_id = data.get(id_field)
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            data[id_field] = raw_id = str(raw_id)
+        if not isinstance(raw_id, str) or not raw_id.strip():
+            raise InputError(
+                ReasonCode.MISSING_ID, f"{channel} message has no {id_field!r} (string) field"
+            )
+        try:
+            model = RAW_MODELS[channel].model_validate(data)
+        except ValidationError as exc:
+            raise InputError(ReasonCode.SCHEMA_VIOLATION, _describe(exc)) from exc
+        received = (
+            datetime.fromtimestamp(msg.timestamp_ms / 1000, tz=UTC)
+            if msg.timestamp_ms is not None and msg.timestamp_ms > 0
+            else now
+        )
+        builder = _Build(self, msg, received, now)
+        if isinstance(model, WebEvent):
+            return builder.web(model)
+        if isinstance(model, ChatMessage):
+            return builder.chat(model)
+        if isinstance(model, EmailMessage):
+            return builder.email(model)
+        if isinstance(model, VoiceCall):
+            return builder.voice(model)
+        assert isinstance(model, SurveyResponse)
+        return builder.survey(model)
+
+
+class _Build:
+    """Per-message helper that maps one validated raw model onto Interaction fields."""
+
+    def __init__(
+        self, std: Standardiser, msg: RawMessage, received: datetime, now: datetime
+    ) -> None:
+        self.std = std
+        self.msg = msg
+        self.received = received
+        self.now = now
+        self.warnings: list[str] = []
+
+    # -- shared pieces -------------------------------------------------------------------------
+    def when(self, *candidates: Timestamp | None) -> datetime:
+        for value in candidates:
+            if value is not None:
+                return parse_timestamp(value, now=self.now, max_future_skew=self.std.max_skew)
+        self.warnings.append("no event time: used the broker timestamp")
+        return self.received
+
+    def phone(self, raw: str | None) -> str | None:
+        if raw is None or not raw.strip():
+            return None
+        e164 = to_e164(raw, self.std.region)
+        if e164 is None:
+            self.warnings.append(f"phone {raw[:32]!r} is not a valid number: ignored")
+        return e164
+
+    def address(self, raw: str | None) -> str | None:
+        if raw is None or not raw.strip():
+            return None
+        address, _ = normalise_address(raw)
+        if address is None:
+            self.warnings.append(f"email {raw[:64]!r} is not an address: ignored")
+        return address
+
+    def customer_ids(self, customer: CustomerRef) -> Identifiers:
+        return Identifiers(
+            customer_id=str(customer.id) if customer.id is not None else None,
+            email=self.address(customer.email),
+            phone=self.phone(customer.phone),
+        )
+
+    def text(self, raw: str | None, *, already_clean: bool = False) -> dict[str, Any]:
+        if raw is None:
+            return {"text": None}
+        cleaned = normalise_whitespace(raw) if already_clean else clean_text(raw)
+        if not cleaned:
+            return {"text": None}
+        short, cut = truncate(cleaned, self.std.max_text)
+        return {
+            "text": short,
+            "text_truncated": cut,
+            "text_original_chars": len(cleaned),
+            "language": detect_language(short),
+        }
+
+    def finish(
+        self,
+        model: BaseModel,
+        channel: str,
+        source_id: str,
+        ids: Identifiers,
+        occurred: datetime,
+        attributes: dict[str, Any],
+        **fields: Any,
+    ) -> Interaction:
+        if not ids.pairs():
+            raise InputError(
+                ReasonCode.MISSING_IDENTITY, f"{channel} message {source_id!r} names no customer"
+            )
+        extra = dict(model.model_extra or {})
+        extra.update({k: v for k, v in attributes.items() if v not in (None, {}, [])})
+        return Interaction(
+            interaction_id=interaction_id(channel, source_id),
+            source=self.msg.source(source_id),
+            channel=channel,
+            identifiers=ids,
+            occurred_at=occurred,
+            received_at=self.received,
+            input_schema_version=getattr(model, "schema_version", 1),
+            attributes=extra,
+            warnings=self.warnings,
+            **fields,
+        )
+
+    # -- channels ------------------------------------------------------------------------------
+    def web(self, ev: WebEvent) -> Interaction:
+        if ev.userId is None and not ev.anonymousId:
+            raise InputError(
+                ReasonCode.MISSING_IDENTITY, "web event has neither userId nor anonymousId"
+            )
+        traits = ev.traits if isinstance(ev.traits, dict) else {}
+        ids = Identifiers(
+            user_id=str(ev.userId) if ev.userId is not None else None,
+            anonymous_id=ev.anonymousId or None,
+            email=self.address(traits.get("email"))
+            if isinstance(traits.get("email"), str)
+            else None,
+            phone=self.phone(traits.get("phone")) if isinstance(traits.get("phone"), str) else None,
+        )
+        raw_text = next(
+            (
+                v
+                for f in WEB_TEXT_FIELDS
+                if isinstance(v := ev.properties.get(f), str) and v.strip()
+            ),
+            None,
+        )
+        return self.finish(
+            ev,
+            "web",
+            ev.messageId,
+            ids,
+            self.when(ev.timestamp, ev.sentAt, ev.receivedAt),
+            {"properties": ev.properties, "context": ev.context, "traits": traits},
+            event_type=ev.type,
+            event_name=ev.event,
+            author_role="customer",
+            **self.text(raw_text),
+        )
+
+    def chat(self, ev: ChatMessage) -> Interaction:
+        ids = self.customer_ids(ev.customer)
+        if not ids.pairs() and ev.conversation_id:
+            ids.anonymous_id = f"chat:{ev.conversation_id}"
+            self.warnings.append("anonymous chat: identified by its conversation")
+        return self.finish(
+            ev,
+            "chat",
+            ev.message_id,
+            ids,
+            self.when(ev.sent_at),
+            {"platform": ev.platform, "customer_name": ev.customer.name},
+            event_type="message",
+            author_role=ev.author_role,
+            conversation_id=ev.conversation_id,
+            **self.text(ev.text),
+        )
+
+    def email(self, ev: EmailMessage) -> Interaction:
+        address, name = normalise_address(ev.from_) if ev.from_ else (None, None)
+        if address is None:
+            raise InputError(
+                ReasonCode.MISSING_IDENTITY,
+                f"email 'from' {(ev.from_ or '')[:64]!r} has no address",
+            )
+        if ev.text and ev.text.strip():
+            body = ev.text
+        elif ev.html:
+            body = html_to_text(ev.html)
+        else:
+            body = ""
+        refs = ev.references.split() if isinstance(ev.references, str) else ev.references or []
+        thread = refs[0] if refs else ev.in_reply_to or ev.message_id
+        return self.finish(
+            ev,
+            "email",
+            ev.message_id,
+            Identifiers(email=address),
+            self.when(ev.received_at),
+            {"from_name": name, "to": ev.to, "in_reply_to": ev.in_reply_to, "references": refs},
+            event_type="email",
+            author_role="customer",
+            subject=normalise_whitespace(ev.subject) if ev.subject else None,
+            thread_id=thread,
+            **self.text(latest_reply(body), already_clean=True),
+        )
+
+    def voice(self, ev: VoiceCall) -> Interaction:
+        ids = Identifiers(
+            customer_id=str(ev.customer_id) if ev.customer_id is not None else None,
+            phone=self.phone(ev.caller_number),
+        )
+        if not ids.pairs():
+            ids.anonymous_id = f"call:{ev.call_id}"
+            self.warnings.append("caller unknown: identified by the call id")
+        source_id = ev.call_id if ev.segment_id is None else f"{ev.call_id}#{ev.segment_id}"
+        if ev.utterances is not None:
+            said = [u.text for u in ev.utterances if u.speaker == "customer"]
+            raw_text: str | None = "\n".join(said)
+            agent_turns = sum(1 for u in ev.utterances if u.speaker == "agent")
+        else:
+            raw_text, agent_turns = ev.transcript, 0
+        return self.finish(
+            ev,
+            "voice",
+            source_id,
+            ids,
+            self.when(ev.started_at),
+            {
+                "segment_id": ev.segment_id,
+                "duration_s": ev.duration_s,
+                "asr_confidence": ev.asr_confidence,
+                "agent_turns": agent_turns,
+            },
+            event_type="call" if ev.segment_id is None else "call_segment",
+            author_role="customer",
+            conversation_id=ev.call_id,
+            **self.text(raw_text, already_clean=True),
+        )
+
+    def survey(self, ev: SurveyResponse) -> Interaction:
+        low, high = SURVEY_SCALES[ev.kind]
+        if not low <= ev.score <= high:
+            raise InputError(
+                ReasonCode.SCHEMA_VIOLATION,
+                f"{ev.kind} score {ev.score} is outside its scale {low:g}..{high:g}",
+            )
+        ids = self.customer_ids(ev.customer)
+        if not ids.pairs():
+            ids.anonymous_id = f"survey:{ev.response_id}"
+            self.warnings.append("anonymous survey: identified by its response id")
+        return self.finish(
+            ev,
+            "survey",
+            ev.response_id,
+            ids,
+            self.when(ev.submitted_at),
+            {"customer_name": ev.customer.name},
+            event_type="response",
+            author_role="customer",
+            survey=SurveyAnswer(kind=ev.kind, score=ev.score, scale_min=low, scale_max=high),
+            **self.text(ev.comment),
+        )

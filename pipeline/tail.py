@@ -1,0 +1,95 @@
+"""``cxstream tail``: follow a topic and render its messages for people."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipeline.settings import Settings
+
+
+def render(topic: str, key: bytes | None, value: bytes, settings: Settings) -> str:
+    """One readable line for a message of any pipeline topic."""
+    names = settings.topics
+    try:
+        data: Any = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        return f"[{topic}] key={key!r} <{len(value)} bytes, not JSON>"
+    if not isinstance(data, dict):
+        return f"[{topic}] {json.dumps(data)[:200]}"
+    if topic == names.interactions:
+        text = (data.get("text") or "").replace("\n", " ")
+        text = text[:100] + ("…" if len(text) > 100 else "")
+        return (
+            f"{data['occurred_at'][:19]} {data['channel']:<6} {data['customer_key']} "
+            f"{data['event_type']:<9} {data['author_role']:<8} "
+            f"{data.get('language') or '--'} {text!r}"
+        )
+    if topic == names.deadletter:
+        payload = base64.b64decode(data.get("payload_b64", ""))[:80]
+        src = data.get("source", {})
+        return (
+            f"DEAD {data['reason_code']:<18} {src.get('topic')}[{src.get('partition')}]"
+            f"@{src.get('offset')}: {data['reason']} | payload {payload!r}"
+        )
+    if topic == names.duplicates:
+        return (
+            f"DUP  {data['kind']:<15} {data['interaction_id']} (kept {data['duplicate_of']}) "
+            f"customer={data.get('customer_key')}"
+        )
+    if topic == names.identity:
+        return (
+            f"MERGE {data['merged_key']} → {data['customer_key']} ({len(data['identifiers'])} ids)"
+        )
+    return f"[{topic}] {json.dumps(data, ensure_ascii=False)[:300]}"
+
+
+def follow(
+    settings: Settings,
+    topic: str,
+    *,
+    from_beginning: bool = False,
+    max_messages: int | None = None,
+    idle_timeout_s: float | None = None,
+    as_json: bool = False,
+) -> Iterator[str]:
+    """Yield rendered lines for new (or all) messages of ``topic``."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise LookupError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
+        parts = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(parts)
+        if from_beginning:
+            consumer.seek_to_beginning(*parts)
+        else:
+            consumer.seek_to_end(*parts)
+        seen = 0
+        last = time.monotonic()
+        while max_messages is None or seen < max_messages:
+            batch = consumer.poll(timeout_ms=500)
+            if not batch:
+                if idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+                    return
+                continue
+            last = time.monotonic()
+            for records in batch.values():
+                for rec in records:
+                    if as_json:
+                        try:
+                            yield json.dumps(json.loads(rec.value), ensure_ascii=False)
+                        except (ValueError, UnicodeDecodeError):
+                            yield json.dumps({"raw_b64": base64.b64encode(rec.value).decode()})
+                    else:
+                        yield render(topic, rec.key, rec.value, settings)
+                    seen += 1
+                    if max_messages is not None and seen >= max_messages:
+                        return
+    finally:
+        consumer.close()

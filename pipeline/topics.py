@@ -1,0 +1,73 @@
+"""Topic names and how they are created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHANNELS: tuple[str, ...] = ("web", "chat", "email", "voice", "survey")
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Every topic of the pipeline, derived from one prefix (default ``cx.``)."""
+
+    prefix: str = "cx."
+
+    def raw(self, channel: str) -> str:
+        """The raw input topic of one channel, e.g. ``cx.raw.chat``."""
+        return f"{self.prefix}raw.{channel}"
+
+    @property
+    def raw_topics(self) -> list[str]:
+        return [self.raw(c) for c in CHANNELS]
+
+    @property
+    def resolve(self) -> str:
+        """Internal: standardised events waiting for dedupe and identity (1 partition)."""
+        return f"{self.prefix}internal.resolve"
+
+    @property
+    def interactions(self) -> str:
+        return f"{self.prefix}interactions"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}deadletter"
+
+    @property
+    def duplicates(self) -> str:
+        """Audit trail: one record per dropped duplicate."""
+        return f"{self.prefix}duplicates"
+
+    @property
+    def identity(self) -> str:
+        """Compacted: identity links and key merges."""
+        return f"{self.prefix}identity"
+
+    def channel_of(self, topic: str) -> str | None:
+        """The channel a raw topic belongs to, or None if it is not a raw topic."""
+        head = f"{self.prefix}raw."
+        if topic.startswith(head) and topic[len(head) :] in CHANNELS:
+            return topic[len(head) :]
+        return None
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def topic_specs(names: TopicNames, partitions: int) -> list[TopicSpec]:
+    """What ``cxstream topics create`` creates (idempotently)."""
+    week = str(7 * 24 * 3600 * 1000)
+    specs = [TopicSpec(t, partitions, {"retention.ms": week}) for t in names.raw_topics]
+    specs += [
+        TopicSpec(names.resolve, 1, {"retention.ms": week}),
+        TopicSpec(names.interactions, partitions, {"retention.ms": week}),
+        TopicSpec(names.deadletter, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+        TopicSpec(names.duplicates, partitions, {"retention.ms": week}),
+        TopicSpec(names.identity, 1, {"cleanup.policy": "compact"}),
+    ]
+    return specs

@@ -1,0 +1,107 @@
+"""The CLI against the real broker: demo, topics, produce/tail, schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.demo import demo_settings
+from pipeline.runner import settings_env
+from pipeline.settings import Settings
+
+CLI = [sys.executable, "-m", "pipeline.cli"]
+
+
+def _run(
+    args: list[str], settings: Settings | None = None, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    env = settings_env(settings) if settings is not None else None
+    return subprocess.run(
+        CLI + args,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def test_demo_json_accounts_for_everything_and_leaves_nothing_running() -> None:
+    result = _run(["demo", "--events", "400", "--json"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["produced"] == 400
+    assert summary["unaccounted"] == 0
+    assert (
+        summary["interactions"]
+        + sum(summary["duplicates"].values())
+        + sum(summary["deadletters"].values())
+        == 400
+    )
+    assert set(summary["duplicates"]) == {"redelivery", "cross_relay", "near_duplicate"}
+    assert sum(summary["deadletters"].values()) == sum(
+        v for k, v in summary["expected"].items() if k.startswith("deadletter:")
+    )
+    assert set(summary["channels"]) == {"web", "chat", "email", "voice", "survey"}
+    pid_file = demo_settings().state_dir / "broker" / "broker.pid"
+    assert not pid_file.exists()
+    leftover = subprocess.run(
+        ["pgrep", "-f", str(demo_settings().state_dir)], capture_output=True, text=True, check=False
+    )
+    assert leftover.stdout.strip() == ""
+
+
+def test_topics_create_is_idempotent(pipeline_settings: Settings) -> None:
+    first = _run(["topics", "create"], pipeline_settings)
+    assert first.returncode == 0, first.stderr
+    assert "exists " in first.stdout  # the fixture created them already
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == 10
+    assert any(f"{pipeline_settings.topics.interactions}  (4 partitions)" in line for line in lines)
+    assert any(f"{pipeline_settings.topics.resolve}  (1 partitions)" in line for line in lines)
+
+
+def test_produce_file_then_tail_shows_clean_interaction_and_dead_letter(
+    pipeline_settings: Settings, worker: object, tmp_path: Path
+) -> None:
+    events = tmp_path / "chat.jsonl"
+    events.write_text(
+        json.dumps(
+            {
+                "message_id": "cli-1",
+                "conversation_id": "c-1",
+                "sent_at": "2026-11-29T10:00:00+02:00",
+                "customer": {"email": "Ana@Example.com"},
+                "text": "<p>My parcel <b>never</b> arrived &amp; nobody answers</p>",
+            }
+        )
+        + "\n{not json\n"
+    )
+    produced = _run(["produce", str(events), "--channel", "chat"], pipeline_settings)
+    assert produced.returncode == 0, produced.stderr
+    assert "produced 2 messages" in produced.stdout
+    tail = _run(
+        ["tail", "interactions", "--from-beginning", "--max", "1", "--json"], pipeline_settings
+    )
+    assert tail.returncode == 0, tail.stderr
+    record = json.loads(tail.stdout)
+    assert record["text"] == "My parcel never arrived & nobody answers"
+    assert record["identifiers"]["email"] == "ana@example.com"
+    assert record["occurred_at"].startswith("2026-11-29T08:00:00")
+    dead = _run(["tail", "deadletter", "--from-beginning", "--max", "1"], pipeline_settings)
+    assert dead.returncode == 0, dead.stderr
+    assert "invalid_json" in dead.stdout and "{not json" in dead.stdout
+
+
+def test_produce_needs_a_source() -> None:
+    result = _run(["produce"])
+    assert result.returncode == 2
+    assert "give either a JSONL FILE" in result.stderr
+
+
+def test_schemas_are_in_sync_with_models() -> None:
+    result = _run(["schemas", "--check"])
+    assert result.returncode == 0, result.stderr
