@@ -145,6 +145,10 @@ def build_app(settings: Settings) -> faust.App:
             )
             try:
                 ix = standardiser.standardise(raw)
+                envelope = Standardised(
+                    interaction=ix, payload_digest=hashlib.sha256(value).hexdigest()[:32]
+                )
+                body = envelope.model_dump_json().encode()
             except InputError as exc:
                 await send_dead_letter("standardise", event, exc.code, exc)
                 continue
@@ -154,11 +158,8 @@ def build_app(settings: Settings) -> faust.App:
                 )
                 await send_dead_letter("standardise", event, ReasonCode.INTERNAL_ERROR, exc)
                 continue
-            envelope = Standardised(
-                interaction=ix, payload_digest=hashlib.sha256(value).hexdigest()[:32]
-            )
             key = f"{ix.channel}:{ix.source.source_message_id}".encode()
-            await resolve_topic.send(key=key, value=envelope.model_dump_json().encode())
+            await resolve_topic.send(key=key, value=body)
 
     @app.agent(resolve_topic, name="resolve")
     async def resolve(stream: faust.StreamT[bytes]) -> None:

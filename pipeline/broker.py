@@ -141,7 +141,11 @@ def _read_pid(paths: BrokerPaths) -> int | None:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka cluster id: 16 random bytes, URL-safe base64, never starting with '-'."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _write_config(settings: Settings, paths: BrokerPaths) -> None:
@@ -171,10 +175,8 @@ def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
         f"-Dlog4j2.configurationFile={KAFKA_DEPLOY / 'log4j2.properties'}",
         "kafka.tools.StorageTool",
         "format",
-        "-t",
-        _cluster_id(),
-        "-c",
-        str(paths.config),
+        f"--cluster-id={_cluster_id()}",
+        f"--config={paths.config}",
         "--ignore-formatted",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+
+Number = StrictInt | StrictFloat
+"""A JSON number (booleans and numeric strings are rejected)."""
 
 Timestamp = str | int | float
 """ISO-8601 (any offset, or naive = UTC), epoch seconds or epoch milliseconds."""
@@ -82,8 +85,8 @@ class Utterance(BaseModel):
 
     speaker: Literal["customer", "agent"]
     text: str
-    start_s: float | None = None
-    end_s: float | None = None
+    start_s: Number | None = None
+    end_s: Number | None = None
 
 
 class VoiceCall(RawModel):
@@ -92,12 +95,12 @@ class VoiceCall(RawModel):
     call_id: str
     segment_id: str | int | None = None
     started_at: Timestamp | None = None
-    duration_s: float | None = Field(None, ge=0)
+    duration_s: Number | None = Field(None, ge=0)
     caller_number: str | None = None
     customer_id: str | int | None = None
     utterances: list[Utterance] | None = None
     transcript: str | None = None
-    asr_confidence: float | None = Field(None, ge=0, le=1)
+    asr_confidence: Number | None = Field(None, ge=0, le=1)
 
 
 class SurveyResponse(RawModel):
@@ -107,7 +110,7 @@ class SurveyResponse(RawModel):
     submitted_at: Timestamp | None = None
     customer: CustomerRef = Field(default_factory=CustomerRef)
     kind: Literal["nps", "csat", "ces"]
-    score: float
+    score: Number
     comment: str | None = None
 
 

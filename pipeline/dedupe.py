@@ -95,6 +95,13 @@ class Deduplicator:
         self.id_expiry.stored(key, now)
         return None
 
+    def kept_instead(self, ix: Interaction, kept_id: str) -> None:
+        """Point the source id of a dropped near-duplicate at the copy that was kept."""
+        key = self.id_key(ix)
+        seen = self.seen_ids.get(key)
+        if seen is not None:
+            self.seen_ids[key] = {**seen, "ix": kept_id}
+
     def check_text(self, ix: Interaction, now: float) -> tuple[DuplicateKind, str] | None:
         """Near-duplicate check for customer text; remembers the text when it is new."""
         if not ix.text or ix.author_role != "customer" or not ix.customer_key:

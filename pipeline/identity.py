@@ -50,6 +50,10 @@ class IdentityResolver:
         if key_or_identifier in self.members:
             return key_or_identifier
         found = self.links.get(key_or_identifier) or self.links.get(MERGED + key_or_identifier)
+        seen: set[str] = set()
+        while found and found not in self.members and found not in seen:
+            seen.add(str(found))
+            found = self.links.get(MERGED + str(found))
         return str(found) if found else None
 
     def resolve(self, ids: Identifiers, interaction_id: str, now: float) -> Resolution:

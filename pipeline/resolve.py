@@ -72,6 +72,7 @@ class Resolver:
         outcome = Outcome(merges=resolution.merges)
         near = self.dedupe.check_text(ix, now)
         if near is not None:
+            self.dedupe.kept_instead(ix, near[1])
             outcome.duplicate = self._drop(ix, *near, now=now, key=ix.customer_key)
         else:
             outcome.interaction = ix

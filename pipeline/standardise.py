@@ -36,6 +36,9 @@ from pipeline.settings import Settings
 from pipeline.topics import TopicNames
 
 WEB_TEXT_FIELDS = ("text", "comment", "query")
+MAX_JSON_DEPTH = 64
+"""Deeper payloads are rejected: nothing in the contract nests beyond a few levels, and the
+records must survive JSON round trips between stages."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,25 @@ def decode_json(value: bytes) -> dict[str, Any]:
         raise InputError(
             ReasonCode.NOT_AN_OBJECT, f"payload is a JSON {type(data).__name__}, not an object"
         )
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise InputError(
+            ReasonCode.INVALID_JSON, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        )
     return data
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True when containers nest deeper than ``limit`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+    return False
 
 
 def _str_or_none(value: object) -> str | None:

@@ -7,7 +7,12 @@ import unicodedata
 
 from inscriptis import get_text
 
-_HTML_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+# HTML when it has a closing tag, a void tag or an entity; a lone "<b and c>" in prose is not.
+_HTML_HINT = re.compile(
+    r"</\s*[a-zA-Z][a-zA-Z0-9]*\s*>"
+    r"|<\s*(?:br|hr|img|p|div)\b[^<>]*/?>"
+    r"|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});"
+)
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
@@ -26,8 +31,8 @@ def html_to_text(html: str) -> str:
 def normalise_whitespace(text: str) -> str:
     """NFC-normalise, drop control characters, collapse runs of spaces and blank lines."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch for ch in text if ch not in _CONTROL)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch not in _CONTROL)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

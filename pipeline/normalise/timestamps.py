@@ -23,7 +23,11 @@ def parse_timestamp(
     if isinstance(value, bool):
         raise InputError(ReasonCode.INVALID_TIMESTAMP, f"timestamp is a boolean: {value!r}")
     if isinstance(value, int | float):
-        parsed = _from_epoch(float(value))
+        try:
+            number = float(value)
+        except OverflowError as exc:
+            raise InputError(ReasonCode.INVALID_TIMESTAMP, "epoch timestamp is too large") from exc
+        parsed = _from_epoch(number)
     elif isinstance(value, str):
         parsed = _from_string(value.strip())
     else:
@@ -64,4 +68,9 @@ def _from_string(text: str) -> datetime:
         ) from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise InputError(
+            ReasonCode.INVALID_TIMESTAMP, f"timestamp {text[:64]!r} is out of range"
+        ) from exc

@@ -1,0 +1,132 @@
+"""``parse_timestamp``: ISO-8601 (any offset, naive = UTC) and epoch s/ms → aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.normalise.errors import InputError
+from pipeline.normalise.timestamps import parse_timestamp
+from pipeline.records import ReasonCode
+
+NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+SKEW = timedelta(days=1)
+EPOCH_S = 1_795_000_000  # 2026-11-18T11:06:40Z
+EPOCH_UTC = datetime(2026, 11, 18, 11, 6, 40, tzinfo=UTC)
+
+
+def parse(value: object) -> datetime:
+    return parse_timestamp(value, now=NOW, max_future_skew=SKEW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(
+            "2026-11-29T10:15:30Z", datetime(2026, 11, 29, 10, 15, 30, tzinfo=UTC), id="iso-z"
+        ),
+        pytest.param(
+            "2026-11-29T10:15:30+02:00",
+            datetime(2026, 11, 29, 8, 15, 30, tzinfo=UTC),
+            id="iso-plus-0200",
+        ),
+        pytest.param(
+            "2026-11-29T10:15:30-05:00",
+            datetime(2026, 11, 29, 15, 15, 30, tzinfo=UTC),
+            id="iso-minus-0500",
+        ),
+        pytest.param(
+            "2026-11-29T23:30:00-05:00",
+            datetime(2026, 11, 30, 4, 30, 0, tzinfo=UTC),
+            id="iso-offset-crosses-midnight",
+        ),
+        pytest.param(
+            "2026-11-29T10:15:30.123456Z",
+            datetime(2026, 11, 29, 10, 15, 30, 123456, tzinfo=UTC),
+            id="iso-fraction",
+        ),
+        pytest.param(
+            "2026-11-29T10:15:30", datetime(2026, 11, 29, 10, 15, 30, tzinfo=UTC), id="naive-iso"
+        ),
+        pytest.param(
+            "2026-11-29 10:15:30", datetime(2026, 11, 29, 10, 15, 30, tzinfo=UTC), id="naive-space"
+        ),
+        pytest.param("2026-11-29", datetime(2026, 11, 29, tzinfo=UTC), id="date-only"),
+        pytest.param(
+            "  2026-11-29T10:15:30Z ",
+            datetime(2026, 11, 29, 10, 15, 30, tzinfo=UTC),
+            id="iso-surrounding-spaces",
+        ),
+        pytest.param(EPOCH_S, EPOCH_UTC, id="epoch-seconds-int"),
+        pytest.param(
+            EPOCH_S + 0.5, EPOCH_UTC + timedelta(milliseconds=500), id="epoch-seconds-float"
+        ),
+        pytest.param(
+            EPOCH_S * 1000 + 123, EPOCH_UTC + timedelta(milliseconds=123), id="epoch-millis-int"
+        ),
+        pytest.param(str(EPOCH_S), EPOCH_UTC, id="epoch-seconds-string"),
+        pytest.param(
+            f" {EPOCH_S}.25 ", EPOCH_UTC + timedelta(milliseconds=250), id="epoch-float-string"
+        ),
+        pytest.param(
+            str(EPOCH_S * 1000 + 7), EPOCH_UTC + timedelta(milliseconds=7), id="epoch-millis-string"
+        ),
+        pytest.param(631_152_000, datetime(1990, 1, 1, tzinfo=UTC), id="earliest-accepted"),
+        pytest.param(
+            "2026-11-30T11:59:59Z",
+            datetime(2026, 11, 30, 11, 59, 59, tzinfo=UTC),
+            id="just-inside-future-skew",
+        ),
+    ],
+)
+def test_accepted_values_become_utc(value: object, expected: datetime) -> None:
+    parsed = parse(value)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("yesterday", id="word"),
+        pytest.param("", id="empty-string"),
+        pytest.param("   ", id="blank-string"),
+        pytest.param("29/11/2026 10:15", id="locale-format"),
+        pytest.param("2999-01-01T00:00:00Z", id="year-2999"),
+        pytest.param("2026-11-30T12:00:01Z", id="just-past-future-skew"),
+        pytest.param("1970-01-01T00:00:00Z", id="1970"),
+        pytest.param("1989-12-31T23:59:59Z", id="before-1990"),
+        pytest.param(0, id="epoch-zero"),
+        pytest.param(-1, id="negative-epoch"),
+        pytest.param(631_151_999, id="one-second-before-1990"),
+        pytest.param(float("nan"), id="nan-float"),
+        pytest.param(float("inf"), id="inf-float"),
+        pytest.param(float("-inf"), id="minus-inf-float"),
+        pytest.param("NaN", id="nan-string"),
+        pytest.param("inf", id="inf-string"),
+        pytest.param(True, id="bool-true"),
+        pytest.param(False, id="bool-false"),
+        pytest.param(1e30, id="huge-float"),
+        pytest.param("1e30", id="huge-float-string"),
+        pytest.param(10**30, id="huge-int"),
+        pytest.param("1" + "0" * 400, id="overflowing-numeric-string"),
+        pytest.param(10**400, id="int-too-large-for-float"),
+        pytest.param("0001-01-01T00:00:00+01:00", id="iso-year-1-overflows-utc"),
+        pytest.param("9999-12-31T23:59:59-01:00", id="iso-year-9999-overflows-utc"),
+        pytest.param(None, id="none"),
+        pytest.param([EPOCH_S], id="list"),
+    ],
+)
+def test_rejected_values_raise_invalid_timestamp(value: object) -> None:
+    with pytest.raises(InputError) as caught:
+        parse(value)
+    assert caught.value.code is ReasonCode.INVALID_TIMESTAMP
+
+
+def test_future_skew_is_configurable() -> None:
+    value = "2026-12-05T12:00:00Z"
+    with pytest.raises(InputError):
+        parse(value)
+    accepted = parse_timestamp(value, now=NOW, max_future_skew=timedelta(days=7))
+    assert accepted == datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
