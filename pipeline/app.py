@@ -16,10 +16,13 @@ globally consistent (see docs/architecture.md).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,4 +192,47 @@ def build_app(settings: Settings) -> faust.App:
                     key=ix.customer_key.encode(), value=ix.model_dump_json().encode()
                 )
 
+    if settings.scoring_enabled:
+        _add_scoring(app, settings, interactions, send_dead_letter)
     return app
+
+
+def _add_scoring(
+    app: faust.App, settings: Settings, interactions: Any, send_dead_letter: Any
+) -> None:
+    """The score agent: cx.interactions → micro-batches → onnxruntime → cx.enriched."""
+    from pipeline.records import Interaction
+    from pipeline.scoring.enrich import enrich
+    from pipeline.scoring.scorer import Scorer
+
+    scorer = Scorer(settings.model_dir, threads=settings.onnx_threads)
+    enriched = app.topic(settings.topics.enriched, **RAW)  # type: ignore[arg-type]
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx")
+    log.info("scoring with %s %s (%s)", scorer.card.name, scorer.card.version, settings.model_dir)
+
+    def score_batch(events: list[EventT[Any]]) -> tuple[list[bytes], list[Exception | None]]:
+        parsed: list[Interaction] = []
+        errors: list[Exception | None] = []
+        for event in events:
+            try:
+                parsed.append(Interaction.model_validate_json(_as_bytes(event.message.value)))
+                errors.append(None)
+            except ValueError as exc:
+                errors.append(exc)
+        out = enrich(parsed, scorer, emit_embeddings=settings.emit_embeddings)
+        return [e.model_dump_json().encode() for e in out], errors
+
+    @app.agent(interactions, name="score")
+    async def score(stream: faust.StreamT[bytes]) -> None:
+        """Micro-batches of interactions, scored off the event loop, out in the same order."""
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.score_batch_size, within=settings.score_batch_wait_s
+        ):
+            bodies, errors = await loop.run_in_executor(executor, score_batch, list(events))
+            for event, error in zip(events, errors, strict=True):
+                if error is not None:
+                    await send_dead_letter("score", event, ReasonCode.SCHEMA_VIOLATION, error)
+            for body in bodies:
+                key = json.loads(body)["customer_key"].encode()
+                await enriched.send(key=key, value=body)

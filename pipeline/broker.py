@@ -225,13 +225,13 @@ def start(settings: Settings, *, timeout_s: float = 90.0) -> int:
             f"a broker process (pid {running}) from {paths.state} runs but does not answer on "
             f"{bootstrap}; run `cxstream broker stop` first (log: {paths.log_file})"
         )
+    java = _java(settings)
     for port in (settings.broker_port, settings.controller_port):
         if _port_in_use(port):
             raise BrokerError(
                 f"port 127.0.0.1:{port} is already in use by another process; stop it or set "
                 "CXSTREAM_BROKER_PORT / CXSTREAM_CONTROLLER_PORT"
             )
-    java = _java(settings)
     fetch(settings, quiet=True)
     _write_config(settings, paths)
     _format_storage(settings, paths)

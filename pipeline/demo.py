@@ -69,7 +69,14 @@ def run_demo(
             if not quiet and out.accounted % 500 < 50:
                 say(f"      {out.accounted}/{len(delivered)} accounted")
 
-        out = collect(settings, len(delivered), start=start, timeout_s=timeout_s, progress=progress)
+        out = collect(
+            settings,
+            len(delivered),
+            start=start,
+            timeout_s=timeout_s,
+            progress=progress,
+            wait_enriched=settings.scoring_enabled,
+        )
         processing_s = time.monotonic() - produced_at
     finally:
         if worker is not None:
@@ -88,6 +95,7 @@ def _summary(out: Outputs, produced: int, records_expect: Counter[str]) -> dict[
     summary: dict[str, Any] = {"produced": produced}
     summary.update(out.summary())
     summary["unaccounted"] = produced - out.accounted
+    summary["not_enriched"] = len(out.interactions) - len(out.enriched)
     summary["expected"] = dict(sorted(records_expect.items()))
     return summary
 
@@ -100,6 +108,22 @@ def _print(summary: dict[str, Any], out: Outputs) -> None:
             shown.add(ix["channel"])
             text = ix["text"].replace("\n", " ")[:90]
             print(f"  {ix['channel']:<6} {ix['customer_key']}  {ix['language'] or '--'}  {text!r}")
+    shown_levels: set[str] = set()
+    scored = [e for e in out.enriched if e["scored"]]
+    if scored:
+        print("\nScored (one per urgency level):")
+    for e in sorted(scored, key=lambda e: -e["scores"]["urgency"]["score"]):
+        level = e["scores"]["urgency"]["level"]
+        if level in shown_levels:
+            continue
+        shown_levels.add(level)
+        text = e["text"].replace("\n", " ")[:80]
+        print(f"  [{e['channel']}] {text!r}")
+        for name, reason in e["ai"]["reasons"].items():
+            print(f"      {name:<9} {reason}")
+    if scored:
+        first = scored[0]["ai"]
+        print(f"  model: {first['model']} {first['version']} sha256 {first['sha256'][:12]}…")
     print("\nSummary")
     print(f"  produced            {summary['produced']}")
     print(f"  interactions        {summary['interactions']}  {summary['channels']}")
@@ -107,6 +131,8 @@ def _print(summary: dict[str, Any], out: Outputs) -> None:
     print(f"  dead letters        {sum(summary['deadletters'].values())}  {summary['deadletters']}")
     merges = summary["identity_merges"]
     print(f"  customers           {summary['customers']} (identity merges: {merges})")
+    print(f"  enriched            {summary['enriched']} ({summary['scored']} scored)")
+    print(f"  urgency levels      {summary['urgency_levels']}")
     print(f"  unaccounted         {summary['unaccounted']}")
     print(f"  throughput          {summary['events_per_second']} events/s end to end")
     print(f"  took                {summary['elapsed_s']} s (worker log: {summary['worker_log']})")

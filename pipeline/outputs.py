@@ -23,6 +23,7 @@ class Outputs:
     deadletters: list[dict[str, Any]] = field(default_factory=list)
     merges: list[dict[str, Any]] = field(default_factory=list)
     interaction_keys: list[bytes | None] = field(default_factory=list)
+    enriched: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accounted(self) -> int:
@@ -41,6 +42,15 @@ class Outputs:
             "channels": dict(sorted(channels.items())),
             "customers": len({i["customer_key"] for i in self.interactions}),
             "identity_merges": len(self.merges),
+            "enriched": len(self.enriched),
+            "scored": sum(1 for e in self.enriched if e["scored"]),
+            "urgency_levels": dict(
+                sorted(
+                    Counter(
+                        e["scores"]["urgency"]["level"] for e in self.enriched if e["scored"]
+                    ).items()
+                )
+            ),
         }
 
 
@@ -61,7 +71,7 @@ def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, i
 
 def output_topics(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.interactions, t.duplicates, t.deadletter, t.identity]
+    return [t.interactions, t.duplicates, t.deadletter, t.identity, t.enriched]
 
 
 def collect(
@@ -72,9 +82,13 @@ def collect(
     timeout_s: float = 120.0,
     settle_s: float = 2.0,
     progress: Callable[[Outputs], None] | None = None,
+    wait_enriched: bool = False,
+    until: Callable[[Outputs], bool] | None = None,
 ) -> Outputs:
     """Read outputs until ``expected`` inputs are accounted for (then ``settle_s`` more, to catch
-    extras) or ``timeout_s`` passes. ``start`` gives offsets to begin at (default: beginning)."""
+    extras) or ``timeout_s`` passes. ``start`` gives offsets to begin at (default: beginning).
+    With ``wait_enriched``, also wait until every interaction has its enriched copy; with
+    ``until``, also until that predicate holds."""
     names = settings.topics
     topics = output_topics(settings)
     consumer = KafkaConsumer(
@@ -103,11 +117,18 @@ def collect(
                         out.duplicates.append(value)
                     elif tp.topic == names.deadletter:
                         out.deadletters.append(value)
+                    elif tp.topic == names.enriched:
+                        out.enriched.append(value)
                     else:
                         out.merges.append(value)
             if progress is not None and batch:
                 progress(out)
-            if out.accounted >= expected:
+            done = out.accounted >= expected
+            if wait_enriched:
+                done = done and len(out.enriched) >= len(out.interactions)
+            if until is not None:
+                done = done and until(out)
+            if done:
                 settled_at = settled_at or time.monotonic()
                 if time.monotonic() - settled_at >= settle_s:
                     break

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.scoring.schema import Provenance, Scores
+
 Channel = Literal["web", "chat", "email", "voice", "survey"]
 AuthorRole = Literal["customer", "agent", "bot", "system"]
 INTERACTION_SCHEMA_VERSION = 1
@@ -136,3 +138,15 @@ class IdentityLink(BaseModel):
     identifiers: list[str] = Field(description="kind:value identifiers moved to customer_key.")
     interaction_id: str = Field(description="The event that proved the two keys are one person.")
     linked_at: datetime
+
+
+class Enriched(Interaction):
+    """An interaction with its scores and their provenance; the payload of ``cx.enriched``."""
+
+    scored: bool = Field(description="False for events without text (page views, identify…).")
+    unscored_reason: str | None = None
+    scores: Scores | None = None
+    ai: Provenance | None = None
+    embedding: list[float] | None = Field(
+        None, description="Sentence embedding (only with CXSTREAM_EMIT_EMBEDDINGS=true)."
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipeline.contract import RAW_MODELS
-from pipeline.records import DeadLetter, DuplicateDrop, IdentityLink, Interaction
+from pipeline.records import DeadLetter, DuplicateDrop, Enriched, IdentityLink, Interaction
 from pipeline.settings import PROJECT_ROOT
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -19,6 +19,7 @@ def _models() -> dict[str, type[BaseModel]]:
     models.update(
         {
             "interaction": Interaction,
+            "enriched": Enriched,
             "deadletter": DeadLetter,
             "duplicate": DuplicateDrop,
             "identity-link": IdentityLink,

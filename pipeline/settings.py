@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     controller_port: int = Field(9093, ge=1, le=65535, description="Local KRaft controller port.")
     java_home: Path | None = Field(None, description="JDK to run the local broker (default: PATH).")
     log_level: str = Field("info", description="Worker log level.")
+    scoring_enabled: bool = Field(True, description="Run the scoring agent in the worker.")
+    model_dir: Path = Field(
+        PROJECT_ROOT / "models" / "cx-minilm-multihead",
+        description="Model directory the worker scores with (model.onnx + tokenizer + card).",
+    )
+    score_batch_size: int = Field(32, ge=1, description="Most interactions scored in one batch.")
+    score_batch_wait_s: float = Field(
+        0.05, gt=0, description="Longest wait to fill a scoring batch (latency bound)."
+    )
+    onnx_threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
+    emit_embeddings: bool = Field(False, description="Put sentence embeddings on cx.enriched.")
 
     @property
     def topics(self) -> TopicNames:

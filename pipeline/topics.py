@@ -31,6 +31,11 @@ class TopicNames:
         return f"{self.prefix}interactions"
 
     @property
+    def enriched(self) -> str:
+        """Interactions with scores and provenance (keyed by customer)."""
+        return f"{self.prefix}enriched"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.prefix}deadletter"
 
@@ -66,6 +71,7 @@ def topic_specs(names: TopicNames, partitions: int) -> list[TopicSpec]:
     specs += [
         TopicSpec(names.resolve, 1, {"retention.ms": week}),
         TopicSpec(names.interactions, partitions, {"retention.ms": week}),
+        TopicSpec(names.enriched, partitions, {"retention.ms": week}),
         TopicSpec(names.deadletter, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         TopicSpec(names.duplicates, partitions, {"retention.ms": week}),
         TopicSpec(names.identity, 1, {"cleanup.policy": "compact"}),

@@ -1,0 +1,183 @@
+"""``cxstream bench --scoring``: model-only speed vs the scorer vs the scoring agent, one run.
+
+* model limit: tokenise + onnxruntime on the same texts in a tight loop (batch 32);
+* scorer: the same texts through ``Scorer.score`` (windows, calibration, reasons);
+* agent: interactions written to ``cx.interactions`` on a local broker, timed until every one
+  is read back from ``cx.enriched`` (JSON in and out, Kafka both ways, micro-batching);
+* int8 vs fp32: speed and SST-2 dev agreement/accuracy, when an fp32 graph is at hand
+  (``make models`` leaves ``model.fp32.onnx`` beside the committed int8 graph, git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import broker
+from pipeline.admin import create_topics
+from pipeline.modeling import data as datasets
+from pipeline.outputs import collect, end_offsets, output_topics
+from pipeline.produce import Outgoing, produce
+from pipeline.records import Interaction
+from pipeline.runner import WorkerProcess
+from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.scoring.scorer import Scorer
+from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline.standardise import RawMessage, Standardiser
+from pipeline.synthetic import generate
+
+BATCH = 32
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _interactions(count: int, settings: Settings) -> list[Interaction]:
+    std = Standardiser(settings)
+    out: list[Interaction] = []
+    for i, rec in enumerate(generate(count * 2, seed=21)):
+        raw = RawMessage(settings.topics.raw(rec.channel), 0, i, rec.key, rec.value, None)
+        try:
+            ix = std.standardise(raw)
+        except ValueError:
+            continue
+        if ix.text:
+            out.append(ix.model_copy(update={"customer_key": f"cus_bench{i % 97}"}))
+        if len(out) == count:
+            break
+    return out
+
+
+def _model_only(model: OnnxModel, texts: list[str]) -> float:
+    limit = model.card.max_length
+    model.run(texts[:BATCH])
+    started = time.perf_counter()
+    for start in range(0, len(texts), BATCH):
+        ids = [
+            s if len(s) <= limit else s[: limit - 1] + s[-1:]
+            for s in model.encode(texts[start : start + BATCH])
+        ]
+        model.run_ids(ids)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _scorer(scorer: Scorer, texts: list[str]) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), BATCH):
+        scorer.score(texts[start : start + BATCH])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _agent(interactions: list[Interaction], timeout_s: float) -> float:
+    settings = get_settings(
+        state_dir=PROJECT_ROOT / ".cxstream" / "bench",
+        broker_port=19192,
+        controller_port=19193,
+        bootstrap_servers="127.0.0.1:19192",
+        web_port=16166,
+        app_id="cxstream-bench",
+    )
+    broker.stop(settings)
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+    worker = None
+    try:
+        broker.start(settings)
+        create_topics(settings)
+        worker = WorkerProcess(settings, settings.state_dir / "worker.log").start()
+        worker.wait_ready(timeout_s=90)
+        start = end_offsets(settings, output_topics(settings))
+        messages = [
+            Outgoing(
+                settings.topics.interactions,
+                str(ix.customer_key).encode(),
+                ix.model_dump_json().encode(),
+            )
+            for ix in interactions
+        ]
+        began = time.perf_counter()
+        produce(settings, messages)
+        # The produced interactions count as accounted; wait until each has its enriched copy.
+        out = collect(
+            settings,
+            len(messages),
+            start=start,
+            timeout_s=timeout_s,
+            settle_s=0.0,
+            wait_enriched=True,
+        )
+        elapsed = time.perf_counter() - began
+        if len(out.enriched) < len(messages):
+            raise RuntimeError(f"only {len(out.enriched)}/{len(messages)} enriched in time")
+        return len(messages) / elapsed
+    finally:
+        if worker is not None:
+            worker.stop()
+        broker.stop(settings)
+
+
+def _fp32_vs_int8(model_dir: Path, fp32: Path, limit: int) -> dict[str, Any]:
+    root = datasets.resolve_data_dir()
+    sst = datasets.load_sst2(root, "dev")[:limit]
+    texts = [e.text for e in sst]
+    truth = np.array([e.sentiment == "positive" for e in sst])
+    int8 = OnnxModel(model_dir)
+    staged = model_dir.parent / f".{model_dir.name}-fp32"
+    staged.mkdir(exist_ok=True)
+    for name in ("tokenizer.json", "model_card.json"):
+        shutil.copy(model_dir / name, staged / name)
+    shutil.copy(fp32, staged / "model.onnx")
+    full = OnnxModel(staged, verify_sha256=False)
+    result: dict[str, Any] = {}
+    predictions = {}
+    for label, model in (("int8", int8), ("fp32", full)):
+        result[f"{label}_sps"] = round(_model_only(model, texts), 1)
+        head = model.card.head("sentiment")
+        assert head is not None
+        logits = np.concatenate(
+            [model.run(texts[i : i + BATCH])[head.output] for i in range(0, len(texts), BATCH)]
+        )
+        pos, neg = head.labels.index("positive"), head.labels.index("negative")
+        predictions[label] = logits[:, pos] > logits[:, neg]
+        result[f"{label}_sst2_dev_accuracy"] = round(float(np.mean(predictions[label] == truth)), 4)
+    result["int8_fp32_agreement"] = round(
+        float(np.mean(predictions["int8"] == predictions["fp32"])), 4
+    )
+    result["int8_speedup"] = round(result["int8_sps"] / result["fp32_sps"], 2)
+    shutil.rmtree(staged)
+    return result
+
+
+def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[str, Any]:
+    """Every number of the scoring benchmark, measured now on this machine."""
+    settings = Settings()
+    interactions = _interactions(events, settings)
+    texts = [ix.text or "" for ix in interactions]
+    scorer = Scorer(settings.model_dir, threads=settings.onnx_threads)
+    _say(f"model-only on {len(texts)} texts …")
+    model_sps = _model_only(scorer.model, texts)
+    _say("scorer …")
+    scorer_sps = _scorer(scorer, texts)
+    _say("scoring agent through a local broker …")
+    agent_eps = _agent(interactions, timeout_s)
+    result: dict[str, Any] = {
+        "texts": len(texts),
+        "model_limit_sps": round(model_sps, 1),
+        "scorer_sps": round(scorer_sps, 1),
+        "agent_eps": round(agent_eps, 1),
+        "agent_vs_model_limit": round(agent_eps / model_sps, 3),
+        "scorer_vs_model_limit": round(scorer_sps / model_sps, 3),
+    }
+    fp32 = settings.model_dir / "model.fp32.onnx"
+    if fp32.exists():
+        _say("int8 vs fp32 on SST-2 dev …")
+        result.update(_fp32_vs_int8(settings.model_dir, fp32, limit=872))
+    else:
+        result["fp32"] = f"not measured: {fp32} absent (make models writes it)"
+    return result

@@ -1,0 +1,1 @@
+"""Scoring: ONNX models served by onnxruntime (no torch at run time)."""

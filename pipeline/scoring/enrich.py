@@ -1,0 +1,49 @@
+"""Interactions → enriched interactions (the scoring agent's pure core)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from pipeline.records import Enriched, Interaction
+from pipeline.scoring.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+
+def enrich(
+    interactions: Sequence[Interaction], scorer: Scorer, *, emit_embeddings: bool = False
+) -> list[Enriched]:
+    """Score every interaction with text in one model call; the rest pass through unscored.
+
+    A scoring failure (a bug, never bad input) marks the batch unscored with the error, so no
+    interaction is ever lost between ``cx.interactions`` and ``cx.enriched``.
+    """
+    with_text = [i for i, ix in enumerate(interactions) if ix.text]
+    results = {}
+    error: str | None = None
+    if with_text:
+        try:
+            scored = scorer.score([interactions[i].text or "" for i in with_text])
+            results = dict(zip(with_text, scored, strict=True))
+        except Exception as exc:  # a model/runtime bug must not lose the events
+            log.exception("scoring a batch of %d failed", len(with_text))
+            error = f"scoring failed: {type(exc).__name__}: {exc}"[:300]
+    out = []
+    for i, ix in enumerate(interactions):
+        base = ix.model_dump()
+        result = results.get(i)
+        if result is not None:
+            out.append(
+                Enriched(
+                    **base,
+                    scored=True,
+                    scores=result.scores,
+                    ai=result.ai,
+                    embedding=result.embedding if emit_embeddings else None,
+                )
+            )
+        else:
+            reason = error if (error and ix.text) else "no text to score"
+            out.append(Enriched(**base, scored=False, unscored_reason=reason))
+    return out

@@ -1,0 +1,199 @@
+"""Texts → scores with reasons: one onnxruntime call per length bucket, head+tail windows.
+
+Every score carries its provenance (model name, version, sha256, thresholds, time) and a short
+human-readable reason per label, so a person can see which model said what and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.modeling.metrics import sigmoid, softmax
+from pipeline.scoring.card import HeadSpec, ModelCard
+from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.scoring.schema import (
+    IntentScore,
+    LabelScore,
+    Provenance,
+    Scores,
+    SentimentScore,
+    UrgencyScore,
+)
+
+URGENCY_WEIGHTS = {"low": 0.0, "normal": 1 / 3, "high": 2 / 3, "critical": 1.0}
+TOP_EMOTIONS = 3
+
+
+@dataclass(frozen=True)
+class Scored:
+    scores: Scores
+    ai: Provenance
+    embedding: list[float] | None
+
+
+class Scorer:
+    """Scores batches of texts with one model directory."""
+
+    def __init__(self, model_dir: Path, *, threads: int = 0, bucket_size: int = 32) -> None:
+        self.model = OnnxModel(model_dir, threads=threads)
+        self.card: ModelCard = self.model.card
+        self.bucket_size = bucket_size
+        self.thresholds: dict[str, Any] = {
+            "urgency_levels": self.card.urgency_levels,
+            **{
+                f"{h.name}_threshold": h.threshold
+                for h in self.card.heads
+                if h.threshold is not None
+            },
+        }
+
+    # -- windows and batching ------------------------------------------------------------------
+    def _windows(self, ids: list[int]) -> list[list[int]]:
+        """One window, or head + tail windows for texts longer than the model's context."""
+        limit = self.card.max_length
+        if len(ids) <= limit:
+            return [ids]
+        first, last = ids[0], ids[-1]  # [CLS] … [SEP]
+        body = ids[1:-1]
+        span = limit - 2
+        return [[first, *body[:span], last], [first, *body[-span:], last]]
+
+    def _run(self, windows: list[list[int]]) -> dict[str, np.ndarray[Any, Any]]:
+        """Run windows in buckets of similar length (less padding); outputs in input order."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        merged: dict[str, list[np.ndarray[Any, Any]]] = {}
+        for start in range(0, len(order), self.bucket_size):
+            idx = order[start : start + self.bucket_size]
+            outputs = self.model.run_ids([windows[i] for i in idx])
+            for name, values in outputs.items():
+                merged.setdefault(name, []).append(values)
+        inverse = np.argsort(np.array(order))
+        return {name: np.concatenate(parts)[inverse] for name, parts in merged.items()}
+
+    # -- public --------------------------------------------------------------------------------
+    def score(self, texts: Sequence[str]) -> list[Scored]:
+        """Scores for each text (non-empty strings), in order."""
+        if not texts:
+            return []
+        token_ids = self.model.encode(texts)
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        for i, ids in enumerate(token_ids):
+            for window in self._windows(ids):
+                windows.append(window)
+                owner.append(i)
+        raw = self._run(windows)
+        owners = np.array(owner)
+        counts = np.bincount(owners, minlength=len(texts))
+        pooled = {
+            name: np.stack([values[owners == i].mean(axis=0) for i in range(len(texts))])
+            for name, values in raw.items()
+        }
+        now = datetime.now(UTC)
+        return [self._one(pooled, i, int(counts[i]), now) for i in range(len(texts))]
+
+    def _probabilities(
+        self, head: HeadSpec, pooled: dict[str, Any], i: int
+    ) -> np.ndarray[Any, Any]:
+        logits = pooled[head.output][i]
+        if head.activation == "softmax":
+            return softmax(logits, head.temperature)
+        return sigmoid(logits, head.temperature)
+
+    def _one(self, pooled: dict[str, Any], i: int, windows: int, now: datetime) -> Scored:
+        card = self.card
+        scores = Scores()
+        reasons: dict[str, str] = {}
+        probs: dict[str, dict[str, float]] = {}
+        for head in card.heads:
+            p = self._probabilities(head, pooled, i)
+            probs[head.name] = {
+                label: round(float(v), 4) for label, v in zip(head.labels, p, strict=True)
+            }
+        if "sentiment" in probs:
+            dist = probs["sentiment"]
+            label = max(dist, key=dist.__getitem__)
+            scores.sentiment = SentimentScore(label=label, probabilities=dist)
+        if "emotion" in probs:
+            emotion_head = card.head("emotion")
+            threshold = 0.5
+            if emotion_head is not None and emotion_head.threshold is not None:
+                threshold = emotion_head.threshold
+            ranked = sorted(probs["emotion"].items(), key=lambda kv: -kv[1])
+            on = [kv for kv in ranked if kv[1] >= threshold and kv[0] != "neutral"][:TOP_EMOTIONS]
+            scores.emotions = [LabelScore(label=k, probability=v) for k, v in on]
+        if "intent" in probs:
+            dist = probs["intent"]
+            label = max(dist, key=dist.__getitem__)
+            detail = None
+            if "banking77" in probs:
+                fine = probs["banking77"]
+                fine_label = max(fine, key=fine.__getitem__)
+                detail = LabelScore(label=fine_label, probability=fine[fine_label])
+            scores.intent = IntentScore(label=label, confidence=dist[label], detail=detail)
+        if "urgency" in probs:
+            dist = probs["urgency"]
+            value = sum(URGENCY_WEIGHTS.get(k, 0.0) * v for k, v in dist.items())
+            value = round(min(1.0, max(0.0, value)), 4)
+            scores.urgency = UrgencyScore(score=value, level=self._level(value), probabilities=dist)
+        reasons.update(self._reasons(scores))
+        embedding = None
+        if card.embedding_output and card.embedding_output in pooled:
+            vec = pooled[card.embedding_output][i]
+            norm = float(np.linalg.norm(vec)) or 1.0
+            embedding = [round(float(x) / norm, 6) for x in vec]
+        ai = Provenance(
+            model=card.name,
+            version=card.version,
+            sha256=card.sha256,
+            thresholds=self.thresholds,
+            scored_at=now,
+            windows=windows,
+            reasons=reasons,
+        )
+        return Scored(scores=scores, ai=ai, embedding=embedding)
+
+    def _level(self, value: float) -> str:
+        levels = sorted(self.card.urgency_levels.items(), key=lambda kv: kv[1])
+        chosen = levels[0][0] if levels else "normal"
+        for name, lowest in levels:
+            if value >= lowest:
+                chosen = name
+        return chosen
+
+    def _reasons(self, s: Scores) -> dict[str, str]:
+        out: dict[str, str] = {}
+        emo = (
+            ", ".join(f"{e.label} {e.probability:.2f}" for e in s.emotions)
+            or "none above threshold"
+        )
+        if s.sentiment is not None:
+            p = s.sentiment.probabilities[s.sentiment.label]
+            out["sentiment"] = f"{s.sentiment.label} {p:.2f}; emotions: {emo}"
+        if s.intent is not None:
+            text = f"{s.intent.label} {s.intent.confidence:.2f}"
+            if s.intent.detail is not None:
+                text += (
+                    f" (closest detail: {s.intent.detail.label} {s.intent.detail.probability:.2f})"
+                )
+            out["intent"] = text
+        if s.urgency is not None:
+            lowest = self.card.urgency_levels.get(s.urgency.level, 0.0)
+            parts = []
+            if s.intent is not None:
+                parts.append(f"intent {s.intent.label}")
+            if s.emotions:
+                parts.append(f"emotion {s.emotions[0].label}")
+            if s.sentiment is not None:
+                parts.append(f"sentiment {s.sentiment.label}")
+            out["urgency"] = (
+                f"urgency {s.urgency.score:.2f} ≥ {lowest:.2f} ({s.urgency.level}): "
+                + ", ".join(parts)
+            )
+        return out
