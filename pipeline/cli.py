@@ -339,7 +339,8 @@ def models_info(model_dir: ModelDir = None) -> None:
 def models_eval(
     model_dir: ModelDir = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Shared data directory (default: ../shared/data).")
+        Path | None,
+        typer.Option(help="Datasets directory (env CXSTREAM_DATA_DIR; ../shared/data)."),
     ] = None,
     limit: Annotated[
         int | None, typer.Option(help="At most N examples per set (quick run).")
@@ -353,7 +354,7 @@ def models_eval(
     try:
         metrics = evaluate(
             settings.model_dir,
-            data_dir=data_dir,
+            data_dir=data_dir or settings.data_dir,
             limit=limit,
             threads=settings.onnx_threads,
             progress=lambda line: typer.echo(line, err=True),

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     )
     onnx_threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
     emit_embeddings: bool = Field(False, description="Put sentence embeddings on cx.enriched.")
+    data_dir: Path = Field(
+        PROJECT_ROOT.parent / "shared" / "data",
+        description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",
+    )
 
     @property
     def topics(self) -> TopicNames:
