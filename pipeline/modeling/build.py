@@ -678,6 +678,8 @@ def build(
         write_card(card, staging)
         OnnxModel(staging)  # the card validates and its sha256 matches
         _install(staging, out_dir)
+        # The fp32 graph stays beside the model (git-ignored) for `cxstream bench --scoring`.
+        shutil.copy(work / "model.onnx", out_dir / "model.fp32.onnx")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
