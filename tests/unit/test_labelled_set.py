@@ -15,26 +15,15 @@ from typing import Any
 
 import pytest
 
+from pipeline.modeling import taxonomy
+
 DATA_PATH = Path(__file__).resolve().parents[1] / "data" / "cx_labelled.jsonl"
 
 FIELDS = ("id", "channel", "text", "urgency", "sentiment", "intent", "clear_cut")
 CHANNELS = frozenset({"chat", "email", "voice", "survey", "web"})
-URGENCIES = frozenset({"low", "normal", "high", "critical"})
-SENTIMENTS = frozenset({"negative", "neutral", "positive"})
-INTENTS = frozenset(
-    {
-        "billing",
-        "refunds",
-        "delivery",
-        "account_access",
-        "fraud_security",
-        "cancellation",
-        "technical_problem",
-        "complaint",
-        "praise",
-        "other",
-    }
-)
+URGENCIES = frozenset(taxonomy.URGENCY_LABELS)
+SENTIMENTS = frozenset(taxonomy.SENTIMENT_LABELS)
+INTENTS = frozenset(taxonomy.INTENT_LABELS)
 
 MIN_LINES = 320
 MIN_PER_URGENCY = 60
