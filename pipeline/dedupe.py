@@ -103,17 +103,27 @@ class Deduplicator:
             self.seen_ids[key] = {**seen, "ix": kept_id}
 
     def check_text(self, ix: Interaction, now: float) -> tuple[DuplicateKind, str] | None:
-        """Near-duplicate check for customer text; remembers the text when it is new."""
+        """Near-duplicate check for customer text; remembers the text when it is new.
+
+        The text is remembered under the customer key and under the message's strongest
+        identifier, so a double-submit is still caught when an identity merge changed the
+        customer key between the two copies.
+        """
         if not ix.text or ix.author_role != "customer" or not ix.customer_key:
             return None
         fingerprint = hashlib.sha256(dedupe_fingerprint(ix.text).encode()).hexdigest()[:24]
-        key = f"{ix.customer_key}:{fingerprint}"
+        keys = [f"{ix.customer_key}:{fingerprint}"]
+        pairs = ix.identifiers.pairs()
+        if pairs:
+            keys.append(f"{pairs[0][0]}:{pairs[0][1]}:{fingerprint}")
         occurred = ix.occurred_at.timestamp()
-        seen = self.recent_texts.get(key)
-        if seen is not None and abs(occurred - float(seen["at"])) <= self.near_window:
-            return DuplicateKind.NEAR_DUPLICATE, str(seen["ix"])
-        self.recent_texts[key] = {"ix": ix.interaction_id, "at": occurred, "t": now}
-        self.text_expiry.stored(key, now)
+        for key in keys:
+            seen = self.recent_texts.get(key)
+            if seen is not None and abs(occurred - float(seen["at"])) <= self.near_window:
+                return DuplicateKind.NEAR_DUPLICATE, str(seen["ix"])
+        for key in keys:
+            self.recent_texts[key] = {"ix": ix.interaction_id, "at": occurred, "t": now}
+            self.text_expiry.stored(key, now)
         return None
 
     def expire(self, now: float) -> int:

@@ -24,6 +24,7 @@ def make(
     customer_key: str | None = "cus_a",
     author_role: AuthorRole = "customer",
     occurred: float = BASE,
+    person: str = "c-1",
 ) -> Interaction:
     return Interaction(
         interaction_id=interaction_id(channel, source_id),
@@ -33,7 +34,7 @@ def make(
         channel=channel,
         event_type="message",
         customer_key=customer_key,
-        identifiers=Identifiers(customer_id="c-1"),
+        identifiers=Identifiers(customer_id=person),
         occurred_at=datetime.fromtimestamp(occurred, tz=UTC),
         received_at=datetime.fromtimestamp(occurred, tz=UTC),
         author_role=author_role,
@@ -118,7 +119,7 @@ def test_check_id_new_messages_are_kept(second_id: str, second_channel: Channel)
             make("m-2", channel="email"), DuplicateKind.NEAR_DUPLICATE, id="same-text-other-channel"
         ),
         pytest.param(make("m-2", occurred=BASE + NEAR_WINDOW + 1), None, id="outside-window"),
-        pytest.param(make("m-2", customer_key="cus_b"), None, id="other-customer"),
+        pytest.param(make("m-2", customer_key="cus_b", person="c-2"), None, id="other-customer"),
         pytest.param(make("m-2", text="My parcel is missing!"), None, id="other-text"),
         pytest.param(make("m-2", author_role="agent"), None, id="agent-never-near-dupe"),
         pytest.param(make("m-2", author_role="bot"), None, id="bot-never-near-dupe"),
@@ -130,7 +131,7 @@ def test_check_text(second: Interaction, expected: DuplicateKind | None) -> None
     dd, _, texts = dedupe()
     first = make("m-1")
     assert dd.check_text(first, 1.0) is None
-    assert len(texts) == 1
+    assert len(texts) == 2  # under the customer key and under the strongest identifier
     hit = dd.check_text(second, 2.0)
     if expected is None:
         assert hit is None
@@ -151,8 +152,10 @@ def test_text_outside_window_replaces_the_remembered_copy() -> None:
     assert dd.check_text(make("m-1"), 1.0) is None
     later = make("m-2", occurred=BASE + 500)
     assert dd.check_text(later, 2.0) is None
-    assert len(texts) == 1
-    assert next(iter(texts.values())) == {"ix": later.interaction_id, "at": BASE + 500, "t": 2.0}
+    assert len(texts) == 2
+    assert all(
+        v == {"ix": later.interaction_id, "at": BASE + 500, "t": 2.0} for v in texts.values()
+    )
     hit = dd.check_text(make("m-3", occurred=BASE + 550), 3.0)
     assert hit == (DuplicateKind.NEAR_DUPLICATE, later.interaction_id)
 
@@ -223,7 +226,7 @@ def test_deduplicator_expire_forgets_ids_and_texts() -> None:
     assert dd.check_text(first, 0.0) is None
     text_ttl = NEAR_WINDOW * 2
     assert dd.expire(text_ttl - 1) == 0
-    assert dd.expire(text_ttl) == 1
+    assert dd.expire(text_ttl) == 2
     assert texts == {}
     assert len(seen) == 1
     assert dd.expire(ID_WINDOW) == 1
@@ -241,5 +244,13 @@ def test_text_ttl_is_twice_the_window(near_window: float, text_ttl: float) -> No
     dd = Deduplicator({}, texts, id_window_s=ID_WINDOW, near_window_s=near_window)
     dd.check_text(make("m-1"), 0.0)
     assert dd.expire(text_ttl - 0.5) == 0
-    assert dd.expire(text_ttl) == 1
+    assert dd.expire(text_ttl) == 2
     assert texts == {}
+
+
+def test_double_submit_is_caught_across_a_key_merge() -> None:
+    dd, _, _ = dedupe()
+    first = make("m-1")
+    assert dd.check_text(first, 1.0) is None
+    merged = make("m-2", customer_key="cus_survivor")  # an identity merge happened in between
+    assert dd.check_text(merged, 2.0) == (DuplicateKind.NEAR_DUPLICATE, first.interaction_id)
