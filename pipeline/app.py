@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -205,12 +204,17 @@ def _add_scoring(
     from pipeline.scoring.enrich import enrich
     from pipeline.scoring.scorer import Scorer
 
-    scorer = Scorer(settings.model_dir, threads=settings.onnx_threads)
+    scorer = Scorer(
+        settings.model_dir, threads=settings.onnx_threads, bucket_size=settings.score_bucket_size
+    )
     enriched = app.topic(settings.topics.enriched, **RAW)  # type: ignore[arg-type]
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx")
     log.info("scoring with %s %s (%s)", scorer.card.name, scorer.card.version, settings.model_dir)
 
-    def score_batch(events: list[EventT[Any]]) -> tuple[list[bytes], list[Exception | None]]:
+    def score_batch(
+        events: list[EventT[Any]],
+    ) -> tuple[list[tuple[bytes, bytes]], list[Exception | None]]:
+        """Parse, score and serialise in the worker thread: (key, body) pairs and parse errors."""
         parsed: list[Interaction] = []
         errors: list[Exception | None] = []
         for event in events:
@@ -220,7 +224,11 @@ def _add_scoring(
             except ValueError as exc:
                 errors.append(exc)
         out = enrich(parsed, scorer, emit_embeddings=settings.emit_embeddings)
-        return [e.model_dump_json().encode() for e in out], errors
+        keyed = [
+            ((e.customer_key or e.interaction_id).encode(), e.model_dump_json().encode())
+            for e in out
+        ]
+        return keyed, errors
 
     @app.agent(interactions, name="score")
     async def score(stream: faust.StreamT[bytes]) -> None:
@@ -233,6 +241,5 @@ def _add_scoring(
             for event, error in zip(events, errors, strict=True):
                 if error is not None:
                     await send_dead_letter("score", event, ReasonCode.SCHEMA_VIOLATION, error)
-            for body in bodies:
-                key = json.loads(body)["customer_key"].encode()
+            for key, body in bodies:
                 await enriched.send(key=key, value=body)

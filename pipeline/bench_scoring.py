@@ -1,6 +1,6 @@
 """``cxstream bench --scoring``: model-only speed vs the scorer vs the scoring agent, one run.
 
-* model limit: tokenise + onnxruntime on the same texts in a tight loop (batch 32);
+* model limit: tokenise + onnxruntime on the same texts in a tight loop, best of batch 16/32/64;
 * scorer: the same texts through ``Scorer.score`` (windows, calibration, reasons);
 * agent: interactions written to ``cx.interactions`` on a local broker, timed until every one
   is read back from ``cx.enriched`` (JSON in and out, Kafka both ways, micro-batching);
@@ -32,6 +32,7 @@ from pipeline.standardise import RawMessage, Standardiser
 from pipeline.synthetic import generate
 
 BATCH = 32
+MODEL_BATCHES = (16, 32, 64)
 
 
 def _say(line: str) -> None:
@@ -54,23 +55,24 @@ def _interactions(count: int, settings: Settings) -> list[Interaction]:
     return out
 
 
-def _model_only(model: OnnxModel, texts: list[str]) -> float:
+def _model_only(model: OnnxModel, texts: list[str], batch: int) -> float:
     limit = model.card.max_length
-    model.run(texts[:BATCH])
+    model.run(texts[:batch])
     started = time.perf_counter()
-    for start in range(0, len(texts), BATCH):
+    for start in range(0, len(texts), batch):
         ids = [
             s if len(s) <= limit else s[: limit - 1] + s[-1:]
-            for s in model.encode(texts[start : start + BATCH])
+            for s in model.encode(texts[start : start + batch])
         ]
         model.run_ids(ids)
     return len(texts) / (time.perf_counter() - started)
 
 
-def _scorer(scorer: Scorer, texts: list[str]) -> float:
+def _scorer(scorer: Scorer, texts: list[str], batch: int) -> float:
+    scorer.score(texts[:batch], embeddings=False)
     started = time.perf_counter()
-    for start in range(0, len(texts), BATCH):
-        scorer.score(texts[start : start + BATCH])
+    for start in range(0, len(texts), batch):
+        scorer.score(texts[start : start + batch], embeddings=False)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -137,7 +139,7 @@ def _fp32_vs_int8(model_dir: Path, fp32: Path, limit: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
     predictions = {}
     for label, model in (("int8", int8), ("fp32", full)):
-        result[f"{label}_sps"] = round(_model_only(model, texts), 1)
+        result[f"{label}_sps"] = round(_model_only(model, texts, BATCH), 1)
         head = model.card.head("sentiment")
         assert head is not None
         logits = np.concatenate(
@@ -159,20 +161,30 @@ def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[s
     settings = Settings()
     interactions = _interactions(events, settings)
     texts = [ix.text or "" for ix in interactions]
-    scorer = Scorer(settings.model_dir, threads=settings.onnx_threads)
-    _say(f"model-only on {len(texts)} texts …")
-    model_sps = _model_only(scorer.model, texts)
+    scorer = Scorer(
+        settings.model_dir, threads=settings.onnx_threads, bucket_size=settings.score_bucket_size
+    )
+    by_batch: dict[int, float] = {}
+    for batch in MODEL_BATCHES:
+        _say(f"model-only on {len(texts)} texts, batch {batch} …")
+        by_batch[batch] = round(_model_only(scorer.model, texts, batch), 1)
+    best_batch = max(by_batch, key=by_batch.__getitem__)
+    model_sps = by_batch[best_batch]
     _say("scorer …")
-    scorer_sps = _scorer(scorer, texts)
+    scorer_sps = _scorer(scorer, texts, settings.score_batch_size)
     _say("scoring agent through a local broker …")
     agent_eps = _agent(interactions, timeout_s)
     result: dict[str, Any] = {
         "texts": len(texts),
-        "model_limit_sps": round(model_sps, 1),
+        "model_limit_sps": model_sps,
+        "model_limit_batch": best_batch,
+        "model_sps_by_batch": by_batch,
+        "agent_batch": settings.score_batch_size,
         "scorer_sps": round(scorer_sps, 1),
         "agent_eps": round(agent_eps, 1),
         "agent_vs_model_limit": round(agent_eps / model_sps, 3),
         "scorer_vs_model_limit": round(scorer_sps / model_sps, 3),
+        "agent_vs_scorer": round(agent_eps / scorer_sps, 3),
     }
     fp32 = settings.model_dir / "model.fp32.onnx"
     if fp32.exists():

@@ -307,7 +307,11 @@ def score(
 
     settings = _settings(model_dir=model_dir)
     try:
-        scorer = Scorer(settings.model_dir, threads=settings.onnx_threads)
+        scorer = Scorer(
+            settings.model_dir,
+            threads=settings.onnx_threads,
+            bucket_size=settings.score_bucket_size,
+        )
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from exc
     source = sys.stdin if file == "-" else Path(file).open(encoding="utf-8", errors="replace")  # noqa: SIM115

@@ -72,7 +72,14 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "models" / "cx-minilm-multihead",
         description="Model directory the worker scores with (model.onnx + tokenizer + card).",
     )
-    score_batch_size: int = Field(32, ge=1, description="Most interactions scored in one batch.")
+    score_batch_size: int = Field(
+        128, ge=1, description="Most interactions taken into one scoring batch."
+    )
+    score_bucket_size: int = Field(
+        16,
+        ge=1,
+        description="A scoring batch is sorted by length and run in buckets of this many texts.",
+    )
     score_batch_wait_s: float = Field(
         0.05, gt=0, description="Longest wait to fill a scoring batch (latency bound)."
     )

@@ -24,7 +24,9 @@ def enrich(
     error: str | None = None
     if with_text:
         try:
-            scored = scorer.score([interactions[i].text or "" for i in with_text])
+            scored = scorer.score(
+                [interactions[i].text or "" for i in with_text], embeddings=emit_embeddings
+            )
             results = dict(zip(with_text, scored, strict=True))
         except Exception as exc:  # a model/runtime bug must not lose the events
             log.exception("scoring a batch of %d failed", len(with_text))

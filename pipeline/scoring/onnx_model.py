@@ -33,6 +33,9 @@ class OnnxModel:
         self.tokenizer.no_truncation()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning threads wait hot for the next batch; in a worker that shares its cores with
+        # Kafka clients and a broker they steal the time those need (docs/performance.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

@@ -40,7 +40,7 @@ class Scored:
 class Scorer:
     """Scores batches of texts with one model directory."""
 
-    def __init__(self, model_dir: Path, *, threads: int = 0, bucket_size: int = 32) -> None:
+    def __init__(self, model_dir: Path, *, threads: int = 0, bucket_size: int = 16) -> None:
         self.model = OnnxModel(model_dir, threads=threads)
         self.card: ModelCard = self.model.card
         self.bucket_size = bucket_size
@@ -77,8 +77,8 @@ class Scorer:
         return {name: np.concatenate(parts)[inverse] for name, parts in merged.items()}
 
     # -- public --------------------------------------------------------------------------------
-    def score(self, texts: Sequence[str]) -> list[Scored]:
-        """Scores for each text (non-empty strings), in order."""
+    def score(self, texts: Sequence[str], *, embeddings: bool = True) -> list[Scored]:
+        """Scores for each text (non-empty strings), in order; ``embeddings=False``: no vectors."""
         if not texts:
             return []
         token_ids = self.model.encode(texts)
@@ -89,33 +89,56 @@ class Scorer:
                 windows.append(window)
                 owner.append(i)
         raw = self._run(windows)
-        owners = np.array(owner)
-        counts = np.bincount(owners, minlength=len(texts))
-        pooled = {
-            name: np.stack([values[owners == i].mean(axis=0) for i in range(len(texts))])
-            for name, values in raw.items()
+        counts = np.bincount(np.array(owner), minlength=len(texts))
+        if len(windows) == len(texts):
+            pooled = raw
+        else:  # average the head and tail windows of long texts
+            owners = np.array(owner)
+            pooled = {
+                name: np.stack([values[owners == i].mean(axis=0) for i in range(len(texts))])
+                for name, values in raw.items()
+            }
+        # Whole-batch probabilities, rounded once: the per-text work below is only dict building.
+        probs = {
+            head.name: self._probabilities(head, pooled).round(4).tolist()
+            for head in self.card.heads
         }
+        vectors: list[list[float]] | None = None
+        if embeddings and self.card.embedding_output and self.card.embedding_output in pooled:
+            vec = np.asarray(pooled[self.card.embedding_output], dtype=np.float64)
+            norm = np.linalg.norm(vec, axis=1, keepdims=True)
+            vectors = (vec / np.where(norm == 0, 1.0, norm)).round(6).tolist()
         now = datetime.now(UTC)
-        return [self._one(pooled, i, int(counts[i]), now) for i in range(len(texts))]
+        return [
+            self._one(
+                {name: values[i] for name, values in probs.items()},
+                None if vectors is None else vectors[i],
+                int(counts[i]),
+                now,
+            )
+            for i in range(len(texts))
+        ]
 
-    def _probabilities(
-        self, head: HeadSpec, pooled: dict[str, Any], i: int
-    ) -> np.ndarray[Any, Any]:
-        logits = pooled[head.output][i]
+    def _probabilities(self, head: HeadSpec, pooled: dict[str, Any]) -> np.ndarray[Any, Any]:
+        logits = pooled[head.output]
         if head.activation == "softmax":
             return softmax(logits, head.temperature)
         return sigmoid(logits, head.temperature)
 
-    def _one(self, pooled: dict[str, Any], i: int, windows: int, now: datetime) -> Scored:
+    def _one(
+        self,
+        head_probs: dict[str, list[float]],
+        embedding: list[float] | None,
+        windows: int,
+        now: datetime,
+    ) -> Scored:
         card = self.card
         scores = Scores()
         reasons: dict[str, str] = {}
-        probs: dict[str, dict[str, float]] = {}
-        for head in card.heads:
-            p = self._probabilities(head, pooled, i)
-            probs[head.name] = {
-                label: round(float(v), 4) for label, v in zip(head.labels, p, strict=True)
-            }
+        probs: dict[str, dict[str, float]] = {
+            head.name: dict(zip(head.labels, head_probs[head.name], strict=True))
+            for head in card.heads
+        }
         if "sentiment" in probs:
             dist = probs["sentiment"]
             label = max(dist, key=dist.__getitem__)
@@ -143,11 +166,6 @@ class Scorer:
             value = round(min(1.0, max(0.0, value)), 4)
             scores.urgency = UrgencyScore(score=value, level=self._level(value), probabilities=dist)
         reasons.update(self._reasons(scores))
-        embedding = None
-        if card.embedding_output and card.embedding_output in pooled:
-            vec = pooled[card.embedding_output][i]
-            norm = float(np.linalg.norm(vec)) or 1.0
-            embedding = [round(float(x) / norm, 6) for x in vec]
         ai = Provenance(
             model=card.name,
             version=card.version,
