@@ -1,4 +1,4 @@
-"""The Faust app: topics, tables and the two agents of the spine.
+"""The Faust app: topics, tables and the four agents of the pipeline.
 
 ::
 
@@ -8,10 +8,15 @@
                                                                  ├──▶ cx.interactions (by customer)
                                                                  ├──▶ cx.duplicates (audit)
                                                                  └──▶ cx.identity (key merges)
+    cx.interactions ──score (onnxruntime, micro-batches)──▶ cx.internal.scored
+    cx.internal.scored ──workflow (tables: customers, conversations)──▶ cx.enriched (routed)
+                                                                      ├──▶ cx.alerts
+                                                                      └──▶ cx.profiles
 
 ``standardise`` is stateless and scales with the raw topics' partitions. ``resolve`` owns the
 identity and dedupe tables; it reads a single-partition topic so that identity links are
-globally consistent (see docs/architecture.md).
+globally consistent (see docs/architecture.md). ``score`` is stateless; ``workflow`` keeps
+per-customer state co-partitioned with its input (pipeline/workflow/agent.py).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pipeline.records import DeadLetter, ReasonCode, SourceRef
 from pipeline.resolve import Resolver, Standardised
 from pipeline.settings import Settings
 from pipeline.standardise import RawMessage, Standardiser
+from pipeline.workflow.agent import add_workflow
 
 log = logging.getLogger("cxstream")
 
@@ -191,25 +197,39 @@ def build_app(settings: Settings) -> faust.App:
                     key=ix.customer_key.encode(), value=ix.model_dump_json().encode()
                 )
 
-    if settings.scoring_enabled:
-        _add_scoring(app, settings, interactions, send_dead_letter)
+    scored = app.topic(names.scored, **RAW)  # type: ignore[arg-type]
+    _add_scoring(app, settings, interactions, scored, send_dead_letter)
+    add_workflow(app, settings, scored, send_dead_letter)
     return app
 
 
 def _add_scoring(
-    app: faust.App, settings: Settings, interactions: Any, send_dead_letter: Any
+    app: faust.App, settings: Settings, interactions: Any, scored: Any, send_dead_letter: Any
 ) -> None:
-    """The score agent: cx.interactions → micro-batches → onnxruntime → cx.enriched."""
-    from pipeline.records import Interaction
+    """The score agent: cx.interactions → micro-batches → onnxruntime → cx.internal.scored.
+
+    With ``CXSTREAM_SCORING_ENABLED=false`` interactions pass through unscored (the workflow
+    stage still routes what it can and keeps profiles).
+    """
+    from pipeline.records import Enriched, Interaction
     from pipeline.scoring.enrich import enrich
     from pipeline.scoring.scorer import Scorer
 
-    scorer = Scorer(
-        settings.model_dir, threads=settings.onnx_threads, bucket_size=settings.score_bucket_size
+    scorer = (
+        Scorer(
+            settings.model_dir,
+            threads=settings.onnx_threads,
+            bucket_size=settings.score_bucket_size,
+        )
+        if settings.scoring_enabled
+        else None
     )
-    enriched = app.topic(settings.topics.enriched, **RAW)  # type: ignore[arg-type]
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx")
-    log.info("scoring with %s %s (%s)", scorer.card.name, scorer.card.version, settings.model_dir)
+    if scorer is not None:
+        card = scorer.card
+        log.info("scoring with %s %s (%s)", card.name, card.version, settings.model_dir)
+    else:
+        log.warning("scoring disabled (CXSTREAM_SCORING_ENABLED=false): interactions pass unscored")
 
     def score_batch(
         events: list[EventT[Any]],
@@ -223,7 +243,14 @@ def _add_scoring(
                 errors.append(None)
             except ValueError as exc:
                 errors.append(exc)
-        out = enrich(parsed, scorer, emit_embeddings=settings.emit_embeddings)
+        out = (
+            enrich(parsed, scorer, emit_embeddings=settings.emit_embeddings)
+            if scorer is not None
+            else [
+                Enriched(**ix.model_dump(), scored=False, unscored_reason="scoring disabled")
+                for ix in parsed
+            ]
+        )
         keyed = [
             ((e.customer_key or e.interaction_id).encode(), e.model_dump_json().encode())
             for e in out
@@ -242,4 +269,4 @@ def _add_scoring(
                 if error is not None:
                     await send_dead_letter("score", event, ReasonCode.SCHEMA_VIOLATION, error)
             for key, body in bodies:
-                await enriched.send(key=key, value=body)
+                await scored.send(key=key, value=body)

@@ -231,6 +231,59 @@ def tail(
         raise _fail(str(exc)) from exc
 
 
+@app.command()
+def alerts(
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest alert.")
+    ] = False,
+    max_messages: Annotated[
+        int | None, typer.Option("--max", help="Stop after N alert changes.")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many idle seconds.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per alert change.")
+    ] = False,
+    bootstrap: Bootstrap = None,
+    prefix: Prefix = None,
+) -> None:
+    """Follow escalation alerts (cx.alerts): opened, updated, resolved, expired."""
+    from pipeline.tail import follow
+
+    settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    try:
+        for line in follow(
+            settings,
+            settings.topics.alerts,
+            from_beginning=from_beginning,
+            max_messages=max_messages,
+            idle_timeout_s=idle_timeout,
+            as_json=as_json,
+        ):
+            typer.echo(line)
+    except KeyboardInterrupt:
+        pass
+    except LookupError as exc:
+        raise _fail(f"{exc} (run `cxstream topics create`)") from exc
+
+
+@app.command("rules")
+def rules_check(
+    path: Annotated[
+        Path | None, typer.Argument(help="Rules YAML to validate (default: the bundled file).")
+    ] = None,
+) -> None:
+    """Validate a workflow rules file and print its version and fingerprint."""
+    from pipeline.workflow.config import RulesFileError, load_rules
+
+    try:
+        rules = load_rules(path)
+    except RulesFileError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"ok: {path or 'bundled rules'} version {rules.version} @ {rules.fingerprint}")
+
+
 # -- demo ----------------------------------------------------------------------------------------
 @app.command()
 def demo(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.scoring.schema import Provenance, Scores
+from pipeline.workflow.records import Routing
 
 Channel = Literal["web", "chat", "email", "voice", "survey"]
 AuthorRole = Literal["customer", "agent", "bot", "system"]
@@ -149,4 +150,7 @@ class Enriched(Interaction):
     ai: Provenance | None = None
     embedding: list[float] | None = Field(
         None, description="Sentence embedding (only with CXSTREAM_EMIT_EMBEDDINGS=true)."
+    )
+    routing: Routing | None = Field(
+        None, description="Queue and priority (scored interactions; set by the workflow stage)."
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pipeline.contract import RAW_MODELS
 from pipeline.records import DeadLetter, DuplicateDrop, Enriched, IdentityLink, Interaction
 from pipeline.settings import PROJECT_ROOT
+from pipeline.workflow.records import Alert, Profile
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
 
@@ -23,6 +24,8 @@ def _models() -> dict[str, type[BaseModel]]:
             "deadletter": DeadLetter,
             "duplicate": DuplicateDrop,
             "identity-link": IdentityLink,
+            "alert": Alert,
+            "profile": Profile,
         }
     )
     return models

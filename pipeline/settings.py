@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     )
     onnx_threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
     emit_embeddings: bool = Field(False, description="Put sentence embeddings on cx.enriched.")
+    rules_file: Path | None = Field(
+        None,
+        description="Workflow rules YAML (alerts, routing, playbook); default: the bundled one.",
+    )
+    workflow_tick_s: float = Field(
+        1.0, gt=0, description="How often the timer looks for SLA breaches and expiries."
+    )
     data_dir: Path = Field(
         PROJECT_ROOT.parent / "shared" / "data",
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",

@@ -46,7 +46,42 @@ def render(topic: str, key: bytes | None, value: bytes, settings: Settings) -> s
         return (
             f"MERGE {data['merged_key']} → {data['customer_key']} ({len(data['identifiers'])} ids)"
         )
+    if topic == names.alerts:
+        return render_alert(data)
+    if topic == names.profiles:
+        trend = data.get("sentiment_mean")
+        return (
+            f"PROFILE {data['customer_key']} interactions={data.get('interactions')} "
+            f"sentiment_mean={'-' if trend is None else f'{trend:+.2f}'} tier={data.get('tier')} "
+            f"open_alerts={[a['type'] for a in data.get('open_alerts', [])]}"
+        )
     return f"[{topic}] {json.dumps(data, ensure_ascii=False)[:300]}"
+
+
+def render_alert(data: dict[str, Any]) -> str:
+    """An alert as a short block: what, who, why, where it goes, what to do."""
+    route = data.get("route") or {}
+    control = (
+        "AUTO ALLOWED"
+        if data.get("auto_action_allowed")
+        else ("HUMAN REQUIRED" if data.get("requires_human") else "suggest to agent")
+    )
+    lines = [
+        f"{data.get('updated_at', '')[:19]} {data['status'].upper():<8} {data['severity']:<8} "
+        f"{data['type']:<16} {data['customer_key']}  ({data['alert_id']} rev {data['revision']})",
+        *[f"    why:    {reason}" for reason in data.get("reasons", [])],
+        f"    route:  {route.get('queue')} {route.get('priority')} ({route.get('reason')})",
+        f"    action: {data.get('next_action')} [{control}: {data.get('control_reason')}]",
+        "    evidence: "
+        + ", ".join(
+            f"{e['channel']}:{e['interaction_id'][-12:]}"
+            + (f" {e['sentiment']}" if e.get("sentiment") else "")
+            for e in data.get("evidence", [])
+        ),
+    ]
+    if data.get("close_reason"):
+        lines.append(f"    closed: {data['close_reason']}")
+    return "\n".join(lines)
 
 
 def follow(

@@ -36,6 +36,21 @@ class TopicNames:
         return f"{self.prefix}enriched"
 
     @property
+    def scored(self) -> str:
+        """Internal: scored interactions and timer ticks for the workflow stage (by customer)."""
+        return f"{self.prefix}internal.scored"
+
+    @property
+    def alerts(self) -> str:
+        """Escalation alerts: opened / updated / resolved / expired (keyed by customer)."""
+        return f"{self.prefix}alerts"
+
+    @property
+    def profiles(self) -> str:
+        """Compacted: the latest profile of every customer."""
+        return f"{self.prefix}profiles"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.prefix}deadletter"
 
@@ -71,7 +86,10 @@ def topic_specs(names: TopicNames, partitions: int) -> list[TopicSpec]:
     specs += [
         TopicSpec(names.resolve, 1, {"retention.ms": week}),
         TopicSpec(names.interactions, partitions, {"retention.ms": week}),
+        TopicSpec(names.scored, partitions, {"retention.ms": week}),
         TopicSpec(names.enriched, partitions, {"retention.ms": week}),
+        TopicSpec(names.alerts, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+        TopicSpec(names.profiles, partitions, {"cleanup.policy": "compact"}),
         TopicSpec(names.deadletter, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         TopicSpec(names.duplicates, partitions, {"retention.ms": week}),
         TopicSpec(names.identity, 1, {"cleanup.policy": "compact"}),

@@ -1,0 +1,1 @@
+"""Workflow stage: routing, alert rules and lifecycle, live customer profiles."""

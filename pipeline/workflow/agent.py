@@ -1,0 +1,185 @@
+"""The workflow agent: cx.internal.scored → routing, alerts, profiles (Faust tables).
+
+::
+
+    cx.internal.scored ──workflow──▶ cx.enriched  (every interaction, with routing)
+      ▲   (by customer)     │  ├──▶ cx.alerts    (opened / updated / resolved / expired)
+      │                     │  └──▶ cx.profiles  (compacted, one record per change)
+      └── timer ticks ◀─────┘  tables: customers, conversations (changelog-backed)
+
+Tables are written only while handling an event of the customer's own partition, so their
+changelogs are co-partitioned with the input and ``GET /customers/{key}`` is answered by
+whichever worker owns the key (``table_route``). Timers cannot write tables: the timer sends a
+*tick* (header ``cx-kind: tick``) keyed by customer to the same topic, and the agent does the
+time-driven work (SLA breaches, expiry, idle conversations) when it reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from pipeline.records import Enriched, ReasonCode
+from pipeline.settings import Settings
+from pipeline.workflow.config import cached_rules
+from pipeline.workflow.engine import Workflow
+from pipeline.workflow.rules import next_deadline
+from pipeline.workflow.state import (
+    ConversationState,
+    CustomerState,
+    conversation_of,
+    profile_of,
+)
+
+log = logging.getLogger("cxstream.workflow")
+
+RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+TICK_HEADER = "cx-kind"
+RESCAN_EVERY_S = 60.0
+
+
+def _as_bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _is_tick(event: EventT[Any]) -> bool:
+    headers = event.headers or {}
+    kind = headers.get(TICK_HEADER)
+    return kind is not None and _as_bytes(kind) == b"tick"
+
+
+def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_letter: Any) -> None:
+    """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
+    rules = cached_rules(settings.rules_file)
+    workflow = Workflow(rules)
+    names = settings.topics
+    enriched = app.topic(names.enriched, **RAW)
+    alerts = app.topic(names.alerts, **RAW)
+    profiles = app.topic(names.profiles, **RAW)
+    # Raw string keys: the changelog key is the customer key's bytes, so table_route's
+    # partitioner agrees with the partition the input was produced to.
+    schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="json")
+    customers = app.Table("customers", schema=schema)
+    conversations = app.Table("conversations", schema=schema)
+    deadlines: dict[str, float] = {}
+    scan = {"at": 0.0}
+    log.info("workflow rules %s@%s (%s)", rules.version, rules.fingerprint, settings.rules_file)
+
+    def remember(key: str, deadline: datetime | None) -> None:
+        if deadline is None:
+            deadlines.pop(key, None)
+        else:
+            deadlines[key] = deadline.timestamp()
+
+    def load_customer(key: str) -> CustomerState | None:
+        raw = customers.get(key)
+        return CustomerState.model_validate(raw) if raw else None
+
+    async def on_event(event: EventT[Any]) -> None:
+        body = _as_bytes(event.message.value)
+        try:
+            item = Enriched.model_validate_json(body)
+        except ValueError as exc:
+            await send_dead_letter("workflow", event, ReasonCode.SCHEMA_VIOLATION, exc)
+            return
+        key = item.customer_key or item.interaction_id
+        out_body = body
+        try:
+            conv_key = f"{key}/{conversation_of(item)}"
+            raw_conv = conversations.get(conv_key)
+            conv = ConversationState.model_validate(raw_conv) if raw_conv else None
+            outcome = workflow.on_event(item, load_customer(key), conv)
+            if not outcome.duplicate:
+                customers[key] = outcome.customer.model_dump(mode="json")
+                if outcome.conversation is not None:
+                    conversations[conv_key] = outcome.conversation.model_dump(mode="json")
+                for name in outcome.dropped_conversations:
+                    conversations.pop(f"{key}/{name}", None)
+                remember(key, outcome.deadline)
+            out_body = outcome.enriched.model_dump_json().encode()
+        except Exception:  # a bug must not lose the interaction: it goes on unrouted
+            log.exception("workflow failed on %s", item.interaction_id)
+            outcome = None
+        await enriched.send(key=key.encode(), value=out_body)
+        if outcome is None or outcome.duplicate:
+            return
+        for alert in outcome.alerts:
+            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+        if outcome.profile is not None:
+            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
+
+    async def on_tick(event: EventT[Any]) -> None:
+        key = _as_bytes(event.message.key).decode()
+        state = load_customer(key)
+        if state is None:
+            deadlines.pop(key, None)
+            return
+        convs: dict[str, ConversationState] = {}
+        for name in state.waiting:
+            raw = conversations.get(f"{key}/{name}")
+            if raw:
+                convs[name] = ConversationState.model_validate(raw)
+        outcome = workflow.on_tick(state, convs, datetime.now(UTC))
+        if outcome.alerts or outcome.idle_conversations or outcome.profile is not None:
+            customers[key] = outcome.customer.model_dump(mode="json")
+        for name in outcome.idle_conversations:
+            conversations.pop(f"{key}/{name}", None)
+        remember(key, outcome.deadline)
+        for alert in outcome.alerts:
+            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+        if outcome.profile is not None:
+            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
+
+    @app.agent(scored, name="workflow")
+    async def workflow_agent(stream: faust.StreamT[bytes]) -> None:
+        """Route, alert and profile each scored interaction; handle timer ticks."""
+        async for event in stream.events():
+            try:
+                if _is_tick(event):
+                    await on_tick(event)
+                else:
+                    await on_event(event)
+            except Exception as exc:
+                msg = event.message
+                log.exception(
+                    "workflow agent failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset
+                )
+                await send_dead_letter("workflow", event, ReasonCode.INTERNAL_ERROR, exc)
+
+    @app.timer(settings.workflow_tick_s)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        """Send a tick to every customer whose next deadline has passed."""
+        now = time.time()
+        if now - scan["at"] >= RESCAN_EVERY_S:  # after a restart or a rebalance
+            scan["at"] = now
+            for key, raw in list(customers.items()):
+                try:
+                    state = CustomerState.model_validate(raw)
+                except ValueError:
+                    continue
+                remember(key, next_deadline(state, rules))
+        due = [key for key, at in deadlines.items() if at <= now]
+        for key in due:
+            deadlines.pop(key, None)
+            await scored.send(
+                key=key.encode(),
+                value=json.dumps({"tick": now}).encode(),
+                headers={TICK_HEADER: b"tick"},
+            )
+
+    @app.page("/customers/{key}")
+    @app.table_route(table=customers, match_info="key")
+    async def customer_profile(web: Any, request: Any, key: str) -> Any:
+        """The live profile of one customer, from the worker that owns its partition."""
+        state = load_customer(key)
+        if state is None:
+            return web.json({"error": f"no profile for customer key {key!r}"}, status=404)
+        return web.json(profile_of(state).model_dump(mode="json"))
+
+    del workflow_agent, tick, customer_profile

@@ -1,0 +1,155 @@
+"""The workflow stage's pure core: one enriched interaction (or one timer tick) in, state out.
+
+The Faust agent (``pipeline/app.py``) only loads state from its tables, calls these functions,
+writes the state back and sends what they return; everything here is testable without Kafka.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pipeline.records import Enriched
+from pipeline.workflow import lifecycle
+from pipeline.workflow.config import WorkflowRules
+from pipeline.workflow.records import Alert, Profile, Routing
+from pipeline.workflow.routing import route
+from pipeline.workflow.rules import RuleInput, evaluate, next_deadline, waiting_sla
+from pipeline.workflow.state import (
+    CONVERSATION_IDLE,
+    ConversationState,
+    CustomerState,
+    conversation_entity,
+    profile_of,
+    record_event,
+)
+
+
+@dataclass
+class EventOutcome:
+    """What one interaction produced."""
+
+    enriched: Enriched
+    customer: CustomerState
+    conversation: ConversationState | None
+    alerts: list[Alert] = field(default_factory=list)
+    profile: Profile | None = None
+    duplicate: bool = False
+    deadline: datetime | None = None
+    dropped_conversations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TickOutcome:
+    """What one timer tick produced for one customer."""
+
+    customer: CustomerState
+    alerts: list[Alert] = field(default_factory=list)
+    idle_conversations: list[str] = field(default_factory=list)
+    profile: Profile | None = None
+    deadline: datetime | None = None
+
+
+def _no_route(rules: WorkflowRules, reason: str) -> Routing:
+    return Routing(
+        queue=rules.routing.default_queue,
+        priority="P3",
+        reason=reason,
+        human_only=False,
+        rules_version=f"{rules.version}@{rules.fingerprint}",
+    )
+
+
+class Workflow:
+    """Routing, alert rules and profiles for one rules file."""
+
+    def __init__(self, rules: WorkflowRules) -> None:
+        self.rules = rules
+
+    def on_event(
+        self,
+        event: Enriched,
+        customer: CustomerState | None,
+        conversation: ConversationState | None,
+    ) -> EventOutcome:
+        """Route one interaction, fold it into state, run the rules, apply the lifecycle."""
+        key = event.customer_key or event.interaction_id
+        state = customer or CustomerState.new(key, event.occurred_at)
+        if event.interaction_id in state.seen:  # redelivered: same routing, no state change
+            routed = event.model_copy(update={"routing": route(event, state.tier, self.rules)})
+            return EventOutcome(routed, state, conversation, duplicate=True)
+        known = set(state.conversations)
+        conv = record_event(state, conversation, event, self.rules)
+        dropped = sorted(known - set(state.conversations))
+        routing = route(event, state.tier, self.rules)
+        routed = event.model_copy(update={"routing": routing})
+        if conv is not None and routing is not None and event.author_role == "customer":
+            conv.last_queue = routing.queue
+        outcomes = evaluate(RuleInput(event, state, conv, self.rules))
+        alerts: list[Alert] = []
+        if outcomes:
+            s = event.scores
+            intent = s.intent.label if s and s.intent else state.last_intent
+            sentiment = s.sentiment.label if s and s.sentiment else None
+            alerts = lifecycle.apply(
+                state,
+                outcomes,
+                at=event.occurred_at,
+                route=routing or _no_route(self.rules, "event without text"),
+                next_action=self.rules.playbook.action(intent, sentiment),
+                rules=self.rules,
+            )
+        return EventOutcome(
+            routed,
+            state,
+            conv,
+            alerts,
+            profile_of(state),
+            deadline=next_deadline(state, self.rules),
+            dropped_conversations=dropped,
+        )
+
+    def on_tick(
+        self,
+        customer: CustomerState,
+        conversations: dict[str, ConversationState],
+        now: datetime,
+    ) -> TickOutcome:
+        """Timer work for one customer: SLA breaches, alert expiry, idle conversations."""
+        alerts = lifecycle.expire(customer, now, self.rules)
+        signals = waiting_sla(customer, now, self.rules)
+        prefix = conversation_entity(customer.customer_key, "")
+        for signal in signals:
+            # Not rsplit("/"): an email thread id (a Message-ID) may itself contain "/".
+            conv = conversations.get(signal.entity.removeprefix(prefix))
+            queue = conv.last_queue if conv and conv.last_queue else None
+            routing = Routing(
+                queue=queue or self.rules.routing.default_queue,
+                priority="P2",
+                reason=f"waiting beyond SLA → P2 in {queue or self.rules.routing.default_queue}",
+                human_only=False,
+                rules_version=f"{self.rules.version}@{self.rules.fingerprint}",
+            )
+            alerts += lifecycle.apply(
+                customer,
+                [signal],
+                at=now,
+                route=routing,
+                next_action="reply now: the customer is waiting beyond the SLA",
+                rules=self.rules,
+            )
+        idle = [
+            name
+            for name, last in customer.conversations.items()
+            if now - last >= CONVERSATION_IDLE and name not in customer.waiting
+        ]
+        for name in idle:
+            customer.conversations.pop(name, None)
+        changed = bool(alerts or idle)
+        return TickOutcome(
+            customer,
+            alerts,
+            idle,
+            profile_of(customer) if changed else None,
+            deadline=next_deadline(customer, self.rules),
+        )

@@ -1,0 +1,117 @@
+"""Routing: which queue a customer message goes to, how fast, and whether only a human may act.
+
+Pure functions over an ``Enriched`` event and the rules file; every decision carries a reason
+in words and the rules version that made it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pipeline.records import Enriched
+from pipeline.workflow.config import PRIORITIES, HighStakes, Priority, WorkflowRules
+from pipeline.workflow.records import Routing
+
+NOT_ROUTED_ROLES = frozenset({"agent", "bot", "system"})
+DEFAULT_PRIORITY: Priority = "P3"
+HIGH_STAKES_FLOOR: Priority = "P2"
+
+_PatternKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@lru_cache(maxsize=32)
+def _compiled(key: _PatternKey) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    # Keyed by the patterns themselves (the frozen rules model holds dicts, so it is not
+    # hashable): each rules file's regexes are compiled once, not once per message.
+    return tuple(
+        (category, tuple(re.compile(p, re.IGNORECASE) for p in patterns))
+        for category, patterns in key
+    )
+
+
+def high_stakes(text: str | None, intent: str | None, rules: HighStakes) -> list[str]:
+    """The high-stakes categories a message falls in, sorted.
+
+    A category matches when any of its regular expressions (case-insensitive) is found in the
+    text, or when the message's intent is listed for it under ``rules.intents``.
+    """
+    key = tuple((category, tuple(patterns)) for category, patterns in rules.patterns.items())
+    found = {
+        category
+        for category, compiled in _compiled(key)
+        if text and any(pattern.search(text) for pattern in compiled)
+    }
+    if intent is not None:
+        found.update(category for category, intents in rules.intents.items() if intent in intents)
+    return sorted(found)
+
+
+def _raise(priority: Priority) -> Priority:
+    """One step more urgent, capped at P1."""
+    return PRIORITIES[max(PRIORITIES.index(priority) - 1, 0)]
+
+
+def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | None:
+    """Queue, priority and human-only flag for one scored event; ``None`` if it is unscored.
+
+    Agent, bot and system messages go to ``agent_queue`` at P4. A customer message is queued
+    by intent and prioritised by urgency, one step higher for strong negative sentiment and
+    one more for a raised tier; a high-stakes match sends it to the human queue at P2 or above.
+    """
+    if not event.scored or event.scores is None:
+        return None
+    table = rules.routing
+    version = f"{rules.version}@{rules.fingerprint}"
+    if event.author_role in NOT_ROUTED_ROLES:
+        return Routing(
+            queue=table.agent_queue,
+            priority="P4",
+            reason=f"{event.author_role} message (agent/bot/system): not routed",
+            human_only=False,
+            rules_version=version,
+        )
+
+    scores = event.scores
+    intent = scores.intent.label if scores.intent else "other"
+    queue = table.queues.get(intent, table.default_queue)
+    steps = [f"intent {intent} → {queue}" + ("" if intent in table.queues else " (default)")]
+
+    level = scores.urgency.level if scores.urgency else None
+    by_level = {str(known): p for known, p in table.priority_by_urgency.items()}
+    if level in by_level:
+        priority = by_level[level]
+        steps.append(f"urgency {level} → {priority}")
+    else:
+        priority = DEFAULT_PRIORITY
+        steps.append(f"urgency {level or 'unknown'} → {priority} (default)")
+
+    negative = scores.sentiment.probabilities.get("negative", 0.0) if scores.sentiment else 0.0
+    if negative >= table.raise_if_negative:
+        priority = _raise(priority)
+        steps.append(f"negative {negative:.2f} ≥ {table.raise_if_negative:.2f} → {priority}")
+
+    if tier and tier.casefold() in {t.casefold() for t in table.raise_for_tiers}:
+        priority = _raise(priority)
+        steps.append(f"tier {tier} → {priority}")
+
+    categories = high_stakes(event.text, intent, rules.high_stakes)
+    if categories:
+        queue = rules.high_stakes.queue
+        floor = PRIORITIES.index(HIGH_STAKES_FLOOR)
+        raised = PRIORITIES.index(priority) > floor
+        priority = PRIORITIES[min(PRIORITIES.index(priority), floor)]
+        steps.append(
+            f"high-stakes {', '.join(categories)} → {queue}"
+            + (f", {priority}" if raised else "")
+            + " (human only)"
+        )
+
+    return Routing(
+        queue=queue,
+        priority=priority,
+        reason="; ".join(steps),
+        high_stakes=categories,
+        human_only=bool(categories),
+        rules_version=version,
+    )

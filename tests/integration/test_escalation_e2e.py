@@ -1,0 +1,288 @@
+"""Escalation end to end on the real broker: a scripted angry customer, a calm one, a waiting one.
+
+The angry customer writes three increasingly angry chats (an agent answers each), then calls,
+then emails asking to cancel. With the default thresholds that is exactly one negative streak
+(at the third chat), one repeat contact (chat + call + email in 24 h) and one churn signal (the
+email); the calm customer yields nothing; the waiting customer's unanswered chat breaches a
+4-second chat SLA (this test's rules file) through the timer. Replaying every raw event and
+re-delivering every interaction changes no alert count.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kafka import KafkaConsumer, TopicPartition
+
+from pipeline.produce import Outgoing, produce
+from pipeline.runner import WorkerProcess
+from pipeline.settings import Settings
+from pipeline.workflow.config import DEFAULT_RULES_FILE
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+ANGRY = {"id": "cus-angry-7", "email": "dana.angry@example.com", "phone": "+44 20 7946 0958"}
+CALM = {"id": "cus-calm-3", "email": "sam.calm@example.com"}
+WAITING = {"id": "cus-wait-5", "email": "lee.wait@example.com"}
+
+
+def _iso(minutes_ago: float) -> str:
+    return (NOW - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def _chat(
+    customer: dict[str, str], conv: str, n: int, text: str, ago: float, role: str = "customer"
+) -> tuple[str, dict[str, Any]]:
+    return "chat", {
+        "message_id": f"{conv}-m{n}",
+        "conversation_id": conv,
+        "sent_at": _iso(ago),
+        "author_role": role,
+        "customer": customer,
+        "text": text,
+    }
+
+
+def _script() -> list[tuple[str, dict[str, Any]]]:
+    conv = "conv-angry-1"
+    return [
+        _chat(
+            ANGRY,
+            conv,
+            1,
+            "My order still hasn't arrived and it is a week late now. I'm "
+            "disappointed, can you check what is going on?",
+            50,
+        ),
+        _chat(ANGRY, conv, 2, "Sorry to hear that, let me check.", 49, "agent"),
+        _chat(
+            ANGRY,
+            conv,
+            3,
+            "This is the third time I'm asking about the late order. Nobody "
+            "tells me anything and I'm really annoyed.",
+            45,
+        ),
+        _chat(ANGRY, conv, 4, "I understand, I am escalating this now.", 44, "agent"),
+        _chat(
+            ANGRY,
+            conv,
+            5,
+            "This is absolutely ridiculous. Terrible service, I am furious "
+            "and I want my order delivered today!",
+            40,
+        ),
+        _chat(ANGRY, conv, 6, "I am very sorry, a supervisor will call you.", 39, "agent"),
+        (
+            "voice",
+            {
+                "call_id": "call-angry-1",
+                "started_at": _iso(30),
+                "duration_s": 240,
+                "caller_number": ANGRY["phone"],
+                "customer_id": ANGRY["id"],
+                "utterances": [
+                    {
+                        "speaker": "agent",
+                        "text": "Hello, how can I help?",
+                        "start_s": 0,
+                        "end_s": 2,
+                    },
+                    {
+                        "speaker": "customer",
+                        "text": "I've been chatting with you for days about my "
+                        "missing order and I'm fed up, nobody helps me at all.",
+                        "start_s": 2,
+                        "end_s": 9,
+                    },
+                ],
+            },
+        ),
+        (
+            "email",
+            {
+                "message_id": "<cancel-angry-1@mail.example>",
+                "received_at": _iso(10),
+                "from": f"Dana Angry <{ANGRY['email']}>",
+                "to": "support@shop.example",
+                "subject": "Cancel",
+                "text": "I want to cancel my subscription. I'm leaving for another provider, your "
+                "service has been awful.",
+            },
+        ),
+        _chat(
+            CALM, "conv-calm-1", 1, "Hi, could you tell me when my parcel will arrive? Thanks!", 20
+        ),
+        _chat(CALM, "conv-calm-1", 2, "It is out for delivery today.", 19, "agent"),
+        _chat(
+            CALM,
+            "conv-calm-1",
+            3,
+            "Great, it arrived this morning. Thank you for the quick help!",
+            5,
+        ),
+        _chat(CALM, "conv-calm-1", 4, "Glad to hear it, have a nice day!", 4, "agent"),
+        _chat(WAITING, "conv-wait-1", 1, "Can you help me reset my password please?", 1),
+    ]
+
+
+def _rules_file(tmp_path: Path) -> Path:
+    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    data["alerts"]["waiting_sla"]["sla_s"]["chat"] = 4
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _messages(settings: Settings) -> list[Outgoing]:
+    # Keyed by conversation, as a chat relay should: one conversation stays in order.
+    return [
+        Outgoing(
+            settings.topics.raw(channel),
+            str(body.get("conversation_id") or body.get("call_id") or "").encode() or None,
+            json.dumps(body).encode(),
+        )
+        for channel, body in _script()
+    ]
+
+
+def _read(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        consumer_timeout_ms=1500,
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        return [json.loads(m.value) for m in consumer]
+    finally:
+        consumer.close()
+
+
+def _wait_for(
+    settings: Settings, topic: str, done: Any, timeout_s: float = 90
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    records = _read(settings, topic)
+    while not done(records) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        records = _read(settings, topic)
+    return records
+
+
+def _opened(alerts: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter((a["customer_key"], a["type"]) for a in alerts if a["status"] == "opened")
+
+
+def test_scripted_customers_get_exactly_the_expected_alerts(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    settings = pipeline_settings.model_copy(update={"rules_file": _rules_file(tmp_path)})
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(timeout_s=90)
+        produce(settings, _messages(settings))
+        texts = len(_script())  # every scripted event carries text
+        enriched = _wait_for(settings, settings.topics.enriched, lambda r: len(r) >= texts)
+        assert len(enriched) == texts
+        keys = {e["identifiers"].get("customer_id"): e["customer_key"] for e in enriched}
+        angry, calm, waiting = keys[ANGRY["id"]], keys[CALM["id"]], keys[WAITING["id"]]
+        assert len({e["customer_key"] for e in enriched}) == 3  # chat, call, email: one key
+
+        # every customer message is routed, with the rules version that decided
+        for e in enriched:
+            assert e["scored"] and e["routing"] is not None, e["interaction_id"]
+            version, fingerprint = e["routing"]["rules_version"].split("@")
+            assert version == "2026-11-29" and len(fingerprint) == 16
+
+        expected = Counter(
+            {
+                (angry, "negative_streak"): 1,
+                (angry, "repeat_contact"): 1,
+                (angry, "churn_signal"): 1,
+                (waiting, "waiting_sla"): 1,
+            }
+        )
+        alerts = _wait_for(
+            settings, settings.topics.alerts, lambda r: _opened(r) == expected, timeout_s=60
+        )
+        assert _opened(alerts) == expected, [(a["type"], a["status"], a["reasons"]) for a in alerts]
+        assert not [a for a in alerts if a["customer_key"] == calm]
+
+        by_type = {a["type"]: a for a in alerts if a["status"] == "opened"}
+        streak = by_type["negative_streak"]
+        source_id = {e["interaction_id"]: e["source"]["source_message_id"] for e in enriched}
+        assert [source_id[e["interaction_id"]] for e in streak["evidence"]] == [
+            "conv-angry-1-m1",
+            "conv-angry-1-m3",
+            "conv-angry-1-m5",
+        ]
+        assert streak["route"]["queue"] and streak["route"]["priority"] in ("P1", "P2")
+        churn = by_type["churn_signal"]
+        assert churn["route"]["queue"] == "retention"
+        assert churn["severity"] == "high" and churn["requires_human"]
+        assert not churn["auto_action_allowed"]
+        assert "cancel" in churn["next_action"]
+        repeat = by_type["repeat_contact"]
+        assert {e["channel"] for e in repeat["evidence"]} == {"chat", "voice", "email"}
+        assert by_type["waiting_sla"]["customer_key"] == waiting
+
+        # the live profile, from the worker's web server
+        url = f"http://127.0.0.1:{settings.web_port}/customers/{angry}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            profile = json.loads(response.read())
+        assert profile["customer_key"] == angry
+        assert {c["channel"]: c["last_24h"] for c in profile["contacts"]} == {
+            "chat": 1,
+            "email": 1,
+            "voice": 1,
+        }
+        assert {a["type"] for a in profile["open_alerts"]} == {
+            "negative_streak",
+            "repeat_contact",
+            "churn_signal",
+        }
+        assert profile["last_intent"] == "cancellation"
+        assert len(profile["sentiment_trend"]) == 5
+        missing = f"http://127.0.0.1:{settings.web_port}/customers/cus_nobody"
+        try:
+            urllib.request.urlopen(missing, timeout=10)
+            raise AssertionError("a missing customer must be a 404")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+
+        # profiles are on the compacted topic too
+        profiles = _read(settings, settings.topics.profiles)
+        assert {p["customer_key"] for p in profiles} == {angry, calm, waiting}
+
+        # replay: every raw event again, and every interaction re-delivered
+        interactions = _read(settings, settings.topics.interactions)
+        produce(settings, _messages(settings))
+        produce(
+            settings,
+            [
+                Outgoing(
+                    settings.topics.interactions, i["customer_key"].encode(), json.dumps(i).encode()
+                )
+                for i in interactions
+            ],
+        )
+        enriched_again = _wait_for(
+            settings, settings.topics.enriched, lambda r: len(r) >= 2 * texts
+        )
+        assert len(enriched_again) == 2 * texts  # the re-delivered copies pass through…
+        time.sleep(6)  # … and a few timer ticks run
+        after = _read(settings, settings.topics.alerts)
+        assert _opened(after) == expected  # … but open no alert twice
+        assert len({a["alert_id"] for a in after}) == len(expected)
+    finally:
+        worker.stop()
+        print(f"--- worker log tail ---\n{worker.log_tail(80)}")
