@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
+import urllib.request
 from collections import Counter
 from typing import Any
 
 from pipeline import broker
 from pipeline.admin import create_topics
-from pipeline.outputs import Outputs, collect, end_offsets, output_topics
+from pipeline.outputs import (
+    Outputs,
+    alert_summary,
+    collect,
+    end_offsets,
+    output_topics,
+    read_all,
+)
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import PROJECT_ROOT, Settings, get_settings
 from pipeline.synthetic import generate
+from pipeline.tail import render_alert
+from pipeline.workflow.config import cached_rules
 
 
 class DemoError(RuntimeError):
@@ -78,17 +89,46 @@ def run_demo(
             wait_enriched=settings.scoring_enabled,
         )
         processing_s = time.monotonic() - produced_at
+        time.sleep(2.0)  # the last profiles and alerts follow the last enriched event
+        alerts = read_all(settings, settings.topics.alerts)
+        profiles = read_all(settings, settings.topics.profiles)
+        live = _live_profile(settings, alerts)
     finally:
         if worker is not None:
             worker.stop()
         broker.stop(settings)
     summary = _summary(out, len(delivered), records_expect=Counter(r.expect for r in records))
+    summary.update(alert_summary(alerts, profiles))
+    rules = cached_rules(settings.rules_file)
+    summary["alert_limit_per_customer"] = (
+        f"{rules.lifecycle.max_opened_per_window} per {rules.lifecycle.rate_window_s:g} s"
+    )
+    summary["routing_queues"] = dict(
+        sorted(Counter(e["routing"]["queue"] for e in out.enriched if e.get("routing")).items())
+    )
+    summary["profile_url"] = live[0] if live else None
     summary["elapsed_s"] = round(time.monotonic() - started, 1)
     summary["events_per_second"] = round(len(delivered) / processing_s, 1)
     summary["worker_log"] = str(settings.state_dir / "worker.log")
     if not quiet:
-        _print(summary, out)
+        _print(summary, out, alerts, live)
     return summary
+
+
+def _live_profile(
+    settings: Settings, alerts: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The live profile of the most alerted customer, fetched from the worker's web server."""
+    counts = Counter(a["customer_key"] for a in alerts if a["status"] == "opened")
+    if not counts:
+        return None
+    key = counts.most_common(1)[0][0]
+    url = f"http://127.0.0.1:{settings.web_port}/customers/{key}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return url, json.loads(response.read())
+    except OSError:
+        return None
 
 
 def _summary(out: Outputs, produced: int, records_expect: Counter[str]) -> dict[str, Any]:
@@ -100,7 +140,12 @@ def _summary(out: Outputs, produced: int, records_expect: Counter[str]) -> dict[
     return summary
 
 
-def _print(summary: dict[str, Any], out: Outputs) -> None:
+def _print(
+    summary: dict[str, Any],
+    out: Outputs,
+    alerts: list[dict[str, Any]],
+    live: tuple[str, dict[str, Any]] | None,
+) -> None:
     print("\nSample interactions:")
     shown: set[str] = set()
     for ix in out.interactions:
@@ -124,6 +169,23 @@ def _print(summary: dict[str, Any], out: Outputs) -> None:
     if scored:
         first = scored[0]["ai"]
         print(f"  model: {first['model']} {first['version']} sha256 {first['sha256'][:12]}…")
+    shown_types: set[str] = set()
+    opened = [a for a in alerts if a["status"] == "opened"]
+    if opened:
+        print("\nAlerts (one per type; `cxstream alerts --from-beginning` shows them all):")
+    for alert in opened:
+        if alert["type"] not in shown_types:
+            shown_types.add(alert["type"])
+            print(render_alert(alert))
+    if live is not None:
+        url, profile = live
+        print(f"\nLive profile: GET {url}")
+        print(
+            f"  interactions {profile['interactions']}, contacts "
+            f"{[(c['channel'], c['last_24h']) for c in profile['contacts']]}, sentiment mean "
+            f"{profile['sentiment_mean']}, open alerts "
+            f"{[a['type'] for a in profile['open_alerts']]}"
+        )
     print("\nSummary")
     print(f"  produced            {summary['produced']}")
     print(f"  interactions        {summary['interactions']}  {summary['channels']}")
@@ -133,6 +195,17 @@ def _print(summary: dict[str, Any], out: Outputs) -> None:
     print(f"  customers           {summary['customers']} (identity merges: {merges})")
     print(f"  enriched            {summary['enriched']} ({summary['scored']} scored)")
     print(f"  urgency levels      {summary['urgency_levels']}")
+    print(f"  routing queues      {summary['routing_queues']}")
+    print(
+        f"  alerts opened       {sum(summary['alerts_opened'].values())}  "
+        f"{summary['alerts_opened']}"
+    )
+    print(
+        f"  alerts per customer max {summary['max_alerts_per_customer']} "
+        f"(limit {summary['alert_limit_per_customer']}; {summary['alerted_customers']} customers, "
+        f"{summary['alerts_suppressed']} suppressed by cooldown/rate limit, "
+        f"{summary['duplicate_alert_ids']} duplicate ids)"
+    )
     print(f"  unaccounted         {summary['unaccounted']}")
     print(f"  throughput          {summary['events_per_second']} events/s end to end")
     print(f"  took                {summary['elapsed_s']} s (worker log: {summary['worker_log']})")

@@ -54,6 +54,37 @@ class Outputs:
         }
 
 
+def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[dict[str, Any]]:
+    """Every JSON message of ``topic`` from the beginning (stops after ``idle_ms`` of quiet)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        consumer_timeout_ms=idle_ms,
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        return [json.loads(m.value) for m in consumer]
+    finally:
+        consumer.close()
+
+
+def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Alert counts by type and status, and the most alerts any one customer got."""
+    opened = [a for a in alerts if a["status"] == "opened"]
+    per_customer = Counter(a["customer_key"] for a in opened)
+    latest = {p["customer_key"]: p for p in profiles}
+    return {
+        "alerts_opened": dict(sorted(Counter(a["type"] for a in opened).items())),
+        "alert_changes": dict(sorted(Counter(a["status"] for a in alerts).items())),
+        "alerted_customers": len(per_customer),
+        "max_alerts_per_customer": max(per_customer.values(), default=0),
+        "alerts_suppressed": sum(p.get("alerts_suppressed", 0) for p in latest.values()),
+        "duplicate_alert_ids": len(opened) - len({a["alert_id"] for a in opened}),
+    }
+
+
 def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
     """Current end offset of every partition of ``topics`` (a starting point for ``collect``)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)

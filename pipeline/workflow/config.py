@@ -197,6 +197,10 @@ class Playbook(_Strict):
 
     actions: dict[str, dict[str, str]] = Field(default_factory=dict)
     default: dict[str, str] = Field(default_factory=dict)
+    by_alert: dict[str, str] = Field(
+        default_factory=dict,
+        description="alert type → action that replaces the intent x sentiment one",
+    )
 
     def action(self, intent: str | None, sentiment: str | None) -> str:
         """The recommended action for one intent and sentiment label."""

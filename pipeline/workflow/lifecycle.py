@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pipeline.workflow.config import SEVERITIES, WorkflowRules
 from pipeline.workflow.records import Alert, Routing
 from pipeline.workflow.rules import Clear, Signal
-from pipeline.workflow.state import CustomerState
+from pipeline.workflow.state import CustomerState, conversation_entity
 
 
 def alert_id(alert_type: str, entity: str, trigger: str) -> str:
@@ -148,7 +148,7 @@ def apply(
             confidence=outcome.confidence,
             reasons=outcome.reasons,
             evidence=outcome.evidence[-life.max_evidence :],
-            next_action=next_action,
+            next_action=rules.playbook.by_alert.get(outcome.type, next_action),
             route=route,
             requires_human=requires,
             auto_action_allowed=auto,
@@ -164,10 +164,27 @@ def apply(
     return changes
 
 
+def still_waiting(state: CustomerState, alert: Alert) -> bool:
+    """True for a ``waiting_sla`` alert whose conversation has had no reply yet."""
+    if alert.type != "waiting_sla":
+        return False
+    return any(
+        conversation_entity(state.customer_key, name) == alert.entity for name in state.waiting
+    )
+
+
 def expire(state: CustomerState, now: datetime, rules: WorkflowRules) -> list[Alert]:
-    """Open alerts with no update for ``expire_after_s`` at ``now`` close as expired."""
+    """Open alerts with no update for ``expire_after_s`` at ``now`` close as expired.
+
+    A ``waiting_sla`` alert never expires while its customer still waits: the situation is not
+    over, and reopening it later would reuse its id (the id comes from the waiting message).
+    """
     limit = timedelta(seconds=rules.lifecycle.expire_after_s)
-    stale = [a for a in state.open_alerts.values() if now - a.updated_at >= limit]
+    stale = [
+        a
+        for a in state.open_alerts.values()
+        if now - a.updated_at >= limit and not still_waiting(state, a)
+    ]
     return [
         _close(state, a, "expired", f"no update for {limit.total_seconds():g} s", now)
         for a in stale

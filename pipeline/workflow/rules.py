@@ -353,7 +353,11 @@ def next_deadline(customer: CustomerState, rules: WorkflowRules) -> datetime | N
             and conversation_entity(customer.customer_key, w.conversation) not in alerted
         ]
     expire = timedelta(seconds=rules.lifecycle.expire_after_s)
-    times += [a.updated_at + expire for a in customer.open_alerts.values()]
+    times += [
+        a.updated_at + expire
+        for a in customer.open_alerts.values()
+        if not (a.type == "waiting_sla" and a.entity.split("/", 1)[-1] in customer.waiting)
+    ]
     times += [
         last + CONVERSATION_IDLE
         for name, last in customer.conversations.items()

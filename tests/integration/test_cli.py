@@ -10,6 +10,7 @@ from pathlib import Path
 from pipeline.demo import demo_settings
 from pipeline.runner import settings_env
 from pipeline.settings import Settings
+from pipeline.topics import topic_specs
 
 CLI = [sys.executable, "-m", "pipeline.cli"]
 
@@ -46,6 +47,12 @@ def test_demo_json_accounts_for_everything_and_leaves_nothing_running() -> None:
         v for k, v in summary["expected"].items() if k.startswith("deadletter:")
     )
     assert set(summary["channels"]) == {"web", "chat", "email", "voice", "survey"}
+    # alerts: counted by type, within the per-customer limit, never the same id opened twice
+    assert sum(summary["alerts_opened"].values()) > 0
+    limit = int(summary["alert_limit_per_customer"].split()[0])
+    assert 0 < summary["max_alerts_per_customer"] <= limit
+    assert summary["duplicate_alert_ids"] == 0
+    assert sum(summary["routing_queues"].values()) == summary["scored"]
     pid_file = demo_settings().state_dir / "broker" / "broker.pid"
     assert not pid_file.exists()
     leftover = subprocess.run(
@@ -59,7 +66,7 @@ def test_topics_create_is_idempotent(pipeline_settings: Settings) -> None:
     assert first.returncode == 0, first.stderr
     assert "exists " in first.stdout  # the fixture created them already
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == 11
+    assert len(lines) == len(topic_specs(pipeline_settings.topics, 4)) == 14
     assert any(f"{pipeline_settings.topics.interactions}  (4 partitions)" in line for line in lines)
     assert any(f"{pipeline_settings.topics.resolve}  (1 partitions)" in line for line in lines)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kafka import KafkaConsumer, TopicPartition
 
+from pipeline.outputs import read_all
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
@@ -153,18 +153,7 @@ def _messages(settings: Settings) -> list[Outgoing]:
 
 
 def _read(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        consumer_timeout_ms=1500,
-    )
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        return [json.loads(m.value) for m in consumer]
-    finally:
-        consumer.close()
+    return read_all(settings, topic)
 
 
 def _wait_for(

@@ -72,13 +72,13 @@ def enriched(
     return Enriched(
         interaction_id=iid,
         source=SourceRef(topic=f"cx.raw.{channel}", partition=0, offset=0),
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         event_type=event_type,
         customer_key=customer_key,
         identifiers=Identifiers(customer_id=customer_key),
         occurred_at=when,
         received_at=when,
-        author_role=author,  # type: ignore[arg-type]
+        author_role=author,
         text=text,
         conversation_id=conversation,
         attributes=attributes or {},

@@ -1,0 +1,138 @@
+"""The workflow agent inside Faust's test context: tables, sends, ticks and dead letters.
+
+``agent.test_context()`` feeds events straight into the agent's stream; topic sends (outputs
+and table changelogs) are captured instead of going to Kafka, so what the agent emits and what
+its tables hold can be checked without a broker. The real broker runs in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import faust
+import pytest
+
+from pipeline.app import build_app
+from pipeline.records import Enriched
+from pipeline.settings import Settings
+from tests.unit.workflow_factory import enriched
+
+Sent = list[tuple[str, bytes | None, Any]]
+
+
+@pytest.fixture
+def captured() -> Iterator[Sent]:
+    """Every Topic.send / send_soon as (topic, key, value), nothing sent to Kafka."""
+    sent: Sent = []
+
+    async def send(self: faust.Topic, *, key: Any = None, value: Any = None, **_: Any) -> None:
+        sent.append((self.get_topic_name(), key, value))
+
+    def send_soon(
+        self: faust.Topic,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        **_: Any,
+    ) -> Any:
+        sent.append((self.get_topic_name(), key, value))
+        return SimpleNamespace(message=SimpleNamespace(partition=partition or 0))
+
+    with (
+        mock.patch.object(faust.Topic, "send", send),
+        mock.patch.object(faust.Topic, "send_soon", send_soon),
+    ):
+        yield sent
+
+
+def _app(tmp_path: Path) -> faust.App:
+    settings = Settings(
+        store="memory://", web_port=0, scoring_enabled=False, state_dir=tmp_path, app_id="t"
+    )
+    app = build_app(settings)
+    app.finalize()
+    return app
+
+
+def _run(app: faust.App, items: list[tuple[bytes, bytes, dict[str, bytes] | None]]) -> None:
+    async def go() -> None:
+        async with app.agents["workflow"].test_context() as agent:
+            for key, value, headers in items:
+                await agent.put(value=value, key=key, headers=headers)
+
+    asyncio.run(go())
+
+
+def _body(event: Enriched) -> tuple[bytes, bytes, None]:
+    return b"cus_test", event.model_dump_json().encode(), None
+
+
+def _on(sent: Sent, topic: str) -> list[dict[str, Any]]:
+    return [json.loads(v) for t, _, v in sent if t == topic]
+
+
+NEGATIVE_CHATS = [
+    enriched("late again", negative=0.8, minutes=0, interaction_id="ix1"),
+    enriched("still nothing", negative=0.9, minutes=1, interaction_id="ix2"),
+    enriched("this is awful", negative=0.95, minutes=2, interaction_id="ix3"),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "alert_types"),
+    [
+        (NEGATIVE_CHATS[:2], []),
+        (NEGATIVE_CHATS, ["negative_streak"]),
+        ([*NEGATIVE_CHATS, NEGATIVE_CHATS[2]], ["negative_streak"]),  # redelivered: no repeat
+        (
+            [*NEGATIVE_CHATS, enriched("ok thanks", positive=0.9, minutes=3, interaction_id="ix4")],
+            ["negative_streak", "negative_streak"],  # opened, then resolved
+        ),
+    ],
+    ids=["two-negatives", "three-negatives", "redelivery", "resolved"],
+)
+def test_agent_emits_enriched_alerts_and_profiles(
+    tmp_path: Path, captured: Sent, events: list[Enriched], alert_types: list[str]
+) -> None:
+    app = _app(tmp_path)
+    _run(app, [_body(e) for e in events])
+    out = _on(captured, "cx.enriched")
+    assert [e["interaction_id"] for e in out] == [e.interaction_id for e in events]
+    assert all(e["routing"]["queue"] for e in out)
+    alerts = _on(captured, "cx.alerts")
+    assert [a["type"] for a in alerts] == alert_types
+    if len(alerts) == 2:
+        assert [a["status"] for a in alerts] == ["opened", "resolved"]
+        assert alerts[0]["alert_id"] == alerts[1]["alert_id"]
+    profiles = _on(captured, "cx.profiles")
+    assert len(profiles) == len({e.interaction_id for e in events})  # one per state change
+    state = app.tables["customers"].get("cus_test")
+    assert state is not None and state["interactions"] == len({e.interaction_id for e in events})
+    assert app.tables["conversations"].get("cus_test/conv-1") is not None
+    changelogs = {t for t, _, _ in captured if t.endswith("-changelog")}
+    assert changelogs == {"t-customers-changelog", "t-conversations-changelog"}
+
+
+def test_a_tick_raises_the_sla_alert_from_the_table(tmp_path: Path, captured: Sent) -> None:
+    app = _app(tmp_path)
+    question = enriched("hello? anyone?", minutes=0, interaction_id="ix-wait")  # weeks ago
+    tick = (b"cus_test", json.dumps({"tick": 0}).encode(), {"cx-kind": b"tick"})
+    _run(app, [_body(question), tick, tick])
+    alerts = _on(captured, "cx.alerts")
+    assert [(a["type"], a["status"]) for a in alerts] == [("waiting_sla", "opened")]
+    assert alerts[0]["evidence"][0]["interaction_id"] == "ix-wait"
+
+
+def test_bad_input_goes_to_the_dead_letter_topic(tmp_path: Path, captured: Sent) -> None:
+    app = _app(tmp_path)
+    _run(app, [(b"cus_test", b'{"not": "an enriched interaction"}', None)])
+    [dead] = _on(captured, "cx.deadletter")
+    assert dead["stage"] == "workflow" and dead["reason_code"] == "schema_violation"
+    assert not _on(captured, "cx.enriched")
