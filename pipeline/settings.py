@@ -34,8 +34,8 @@ class Settings(BaseSettings):
         description="Directory for broker data/logs, worker state and pid files.",
     )
     store: str = Field(
-        "memory://",
-        description="Faust table store: memory:// (rebuilt from changelogs) or rocksdb://.",
+        "rocksdb://",
+        description="Faust table store: rocksdb:// (on disk under the state dir) or memory://.",
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
     default_region: str = Field(
