@@ -28,17 +28,20 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import faust
 from faust.types import EventT
 
+from pipeline.metrics import Metrics
 from pipeline.normalise.errors import InputError
 from pipeline.records import DeadLetter, ReasonCode, SourceRef
 from pipeline.resolve import Resolver, Standardised
 from pipeline.settings import Settings
 from pipeline.standardise import RawMessage, Standardiser
 from pipeline.workflow.agent import add_workflow
+from pipeline.workflow.config import cached_rules
 
 log = logging.getLogger("cxstream")
 
@@ -79,8 +82,9 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode()
 
 
-def build_app(settings: Settings) -> faust.App:
-    """A configured Faust app with the spine's agents registered."""
+def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
+    """A configured Faust app with every agent registered; ``metrics`` receives the counts."""
+    metrics = metrics if metrics is not None else Metrics()
     names = settings.topics
     datadir = settings.state_dir / "worker" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +139,9 @@ def build_app(settings: Settings) -> faust.App:
             value=_as_bytes(msg.value),
         )
         log.debug("dead letter %s from %s[%d]@%d", code.value, msg.topic, msg.partition, msg.offset)
+        metrics.deadletters.labels(stage=stage, reason=code.value).inc()
+        if code is ReasonCode.INTERNAL_ERROR:
+            metrics.processing_errors.labels(stage=stage).inc()
         await deadletters.send(key=msg.key, value=record.model_dump_json().encode())
 
     @app.agent(raw_topic, name="standardise")
@@ -143,6 +150,8 @@ def build_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             msg = event.message
             value = _as_bytes(msg.value)
+            channel = names.channel_of(msg.topic) or "unknown"
+            metrics.events_in.labels(stage="standardise", channel=channel).inc()
             raw = RawMessage(
                 topic=msg.topic,
                 partition=msg.partition,
@@ -168,6 +177,7 @@ def build_app(settings: Settings) -> faust.App:
                 continue
             key = f"{ix.channel}:{ix.source.source_message_id}".encode()
             await resolve_topic.send(key=key, value=body)
+            metrics.events_out.labels(stage="standardise", channel=channel).inc()
 
     @app.agent(resolve_topic, name="resolve")
     async def resolve(stream: faust.StreamT[bytes]) -> None:
@@ -175,6 +185,8 @@ def build_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             try:
                 item = Standardised.model_validate_json(_as_bytes(event.message.value))
+                channel = item.interaction.channel
+                metrics.events_in.labels(stage="resolve", channel=channel).inc()
                 outcome = resolver.process(item, time.time())
             except Exception as exc:
                 log.exception("resolve failed at offset %d", event.message.offset)
@@ -186,6 +198,7 @@ def build_app(settings: Settings) -> faust.App:
                 )
             if outcome.duplicate is not None:
                 dup = outcome.duplicate
+                metrics.duplicates.labels(kind=dup.kind.value).inc()
                 await duplicates.send(
                     key=(dup.customer_key or dup.interaction_id).encode(),
                     value=dup.model_dump_json().encode(),
@@ -196,15 +209,28 @@ def build_app(settings: Settings) -> faust.App:
                 await interactions.send(
                     key=ix.customer_key.encode(), value=ix.model_dump_json().encode()
                 )
+                metrics.events_out.labels(stage="resolve", channel=channel).inc()
 
     scored = app.topic(names.scored, **RAW)  # type: ignore[arg-type]
-    _add_scoring(app, settings, interactions, scored, send_dead_letter)
-    add_workflow(app, settings, scored, send_dead_letter)
+    _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter)
+    add_workflow(app, settings, metrics, scored, send_dead_letter)
     return app
 
 
+def _package_version() -> str:
+    try:
+        return version("cxstream")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
 def _add_scoring(
-    app: faust.App, settings: Settings, interactions: Any, scored: Any, send_dead_letter: Any
+    app: faust.App,
+    settings: Settings,
+    metrics: Metrics,
+    interactions: Any,
+    scored: Any,
+    send_dead_letter: Any,
 ) -> None:
     """The score agent: cx.interactions → micro-batches → onnxruntime → cx.internal.scored.
 
@@ -225,16 +251,28 @@ def _add_scoring(
         else None
     )
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx")
+    rules = cached_rules(settings.rules_file)
     if scorer is not None:
         card = scorer.card
         log.info("scoring with %s %s (%s)", card.name, card.version, settings.model_dir)
-    else:
+        intent_head = card.head("intent")
+        if intent_head is not None:
+            metrics.bound_intents(list(intent_head.labels))
+    metrics.describe_build(
+        package=_package_version(),
+        model=scorer.card.name if scorer else "none",
+        model_version=scorer.card.version if scorer else "none",
+        model_sha256=scorer.card.sha256 if scorer else "none",
+        rules=f"{rules.version}@{rules.fingerprint}",
+    )
+    if scorer is None:
         log.warning("scoring disabled (CXSTREAM_SCORING_ENABLED=false): interactions pass unscored")
 
     def score_batch(
         events: list[EventT[Any]],
     ) -> tuple[list[tuple[bytes, bytes]], list[Exception | None]]:
         """Parse, score and serialise in the worker thread: (key, body) pairs and parse errors."""
+        started = time.perf_counter()
         parsed: list[Interaction] = []
         errors: list[Exception | None] = []
         for event in events:
@@ -255,6 +293,13 @@ def _add_scoring(
             ((e.customer_key or e.interaction_id).encode(), e.model_dump_json().encode())
             for e in out
         ]
+        texts = sum(1 for ix in parsed if ix.text)
+        if texts and scorer is not None:
+            metrics.batch_size.observe(texts)
+            metrics.inference.observe(time.perf_counter() - started)
+        for ix in parsed:
+            metrics.events_in.labels(stage="score", channel=ix.channel).inc()
+            metrics.events_out.labels(stage="score", channel=ix.channel).inc()
         return keyed, errors
 
     @app.agent(interactions, name="score")

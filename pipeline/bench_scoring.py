@@ -83,6 +83,7 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> float:
         controller_port=19193,
         bootstrap_servers="127.0.0.1:19192",
         web_port=16166,
+        metrics_port=0,
         app_id="cxstream-bench",
     )
     broker.stop(settings)

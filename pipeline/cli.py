@@ -120,16 +120,31 @@ def worker(
 ) -> None:
     """Run a pipeline worker (creates missing topics first). Stop it with Ctrl-C / SIGTERM."""
     from faust import Worker
+    from prometheus_client import start_http_server
 
     from pipeline.admin import create_topics
     from pipeline.app import build_app
+    from pipeline.lag import LagMonitor
+    from pipeline.metrics import Metrics
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     try:
         create_topics(settings)
     except Exception as exc:
         raise _fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
-    faust_app = build_app(settings)
+    metrics = Metrics()
+    faust_app = build_app(settings, metrics)
+    if settings.metrics_port:
+        try:
+            start_http_server(
+                settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry
+            )
+        except OSError as exc:
+            raise _fail(
+                f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc}"
+                " (set CXSTREAM_METRICS_PORT to a free port, or 0 to turn metrics off)"
+            ) from exc
+        LagMonitor(settings, metrics).start()
     Worker(faust_app, loglevel=loglevel).execute_from_commandline()
 
 

@@ -40,6 +40,7 @@ def demo_settings() -> Settings:
         controller_port=19093,
         bootstrap_servers="127.0.0.1:19092",
         web_port=16066,
+        metrics_port=19464,
         app_id="cxstream-demo",
         topic_prefix="cx.",
     )
@@ -65,7 +66,8 @@ def run_demo(
         say("[2/5] creating topics …")
         create_topics(settings)
         start = end_offsets(settings, output_topics(settings))
-        say("[3/5] starting the worker …")
+        metrics_url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        say(f"[3/5] starting the worker … (Prometheus metrics: {metrics_url})")
         worker = WorkerProcess(settings, settings.state_dir / "worker.log").start()
         worker.wait_ready(timeout_s=90)
         records = generate(events, seed)
@@ -93,6 +95,7 @@ def run_demo(
         alerts = read_all(settings, settings.topics.alerts)
         profiles = read_all(settings, settings.topics.profiles)
         live = _live_profile(settings, alerts)
+        families = _metric_families(metrics_url)
     finally:
         if worker is not None:
             worker.stop()
@@ -107,12 +110,30 @@ def run_demo(
         sorted(Counter(e["routing"]["queue"] for e in out.enriched if e.get("routing")).items())
     )
     summary["profile_url"] = live[0] if live else None
+    summary["metrics_url"] = metrics_url
+    summary["metric_families"] = families
     summary["elapsed_s"] = round(time.monotonic() - started, 1)
     summary["events_per_second"] = round(len(delivered) / processing_s, 1)
     summary["worker_log"] = str(settings.state_dir / "worker.log")
     if not quiet:
         _print(summary, out, alerts, live)
     return summary
+
+
+def _metric_families(url: str) -> list[str]:
+    """The ``cxstream_*`` metric families the worker serves (scraped once, before it stops)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return []
+    return sorted(
+        {
+            line.split()[2]
+            for line in text.splitlines()
+            if line.startswith("# TYPE cxstream_") and not line.split()[2].endswith("_created")
+        }
+    )
 
 
 def _live_profile(
@@ -207,5 +228,9 @@ def _print(
         f"{summary['duplicate_alert_ids']} duplicate ids)"
     )
     print(f"  unaccounted         {summary['unaccounted']}")
+    print(
+        f"  metrics             {summary['metrics_url']} "
+        f"({len(summary['metric_families'])} cxstream_* families scraped before the worker stopped)"
+    )
     print(f"  throughput          {summary['events_per_second']} events/s end to end")
     print(f"  took                {summary['elapsed_s']} s (worker log: {summary['worker_log']})")

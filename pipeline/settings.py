@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Faust table store: rocksdb:// (on disk under the state dir) or memory://.",
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
+    metrics_port: int = Field(
+        9464, ge=0, le=65535, description="Prometheus /metrics port of a worker (0 = off)."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address /metrics binds to (0.0.0.0 to scrape from elsewhere)."
+    )
     default_region: str = Field(
         "US", description="Region for phone numbers written without a country code."
     )

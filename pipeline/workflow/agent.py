@@ -25,10 +25,12 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from pipeline.metrics import Metrics
 from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import Workflow
+from pipeline.workflow.records import Alert
 from pipeline.workflow.rules import next_deadline
 from pipeline.workflow.state import (
     ConversationState,
@@ -42,6 +44,7 @@ log = logging.getLogger("cxstream.workflow")
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 TICK_HEADER = "cx-kind"
 RESCAN_EVERY_S = 60.0
+TABLE_SIZE_EVERY_S = 15.0
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -54,7 +57,9 @@ def _is_tick(event: EventT[Any]) -> bool:
     return kind is not None and _as_bytes(kind) == b"tick"
 
 
-def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_letter: Any) -> None:
+def add_workflow(
+    app: faust.App, settings: Settings, metrics: Metrics, scored: Any, send_dead_letter: Any
+) -> None:
     """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
     rules = cached_rules(settings.rules_file)
     workflow = Workflow(rules)
@@ -81,6 +86,32 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
         raw = customers.get(key)
         return CustomerState.model_validate(raw) if raw else None
 
+    def count_pulse(item: Enriched, repeat_contact: bool) -> None:
+        """The customer-pulse metrics of one customer message."""
+        if item.author_role != "customer":
+            return
+        if repeat_contact:
+            metrics.repeat_contacts.labels(channel=item.channel).inc()
+        s = item.scores
+        if s is not None and s.sentiment is not None:
+            metrics.sentiment.labels(channel=item.channel, sentiment=s.sentiment.label).inc()
+        if s is not None and s.urgency is not None:
+            metrics.urgency.labels(channel=item.channel, level=s.urgency.level).inc()
+        if s is not None and s.intent is not None:
+            metrics.intent(s.intent.label)
+        if item.routing is not None:
+            r = item.routing
+            metrics.routed.labels(queue=r.queue, priority=r.priority).inc()
+
+    async def send_alerts(key: str, changes: list[Alert], suppressed: int) -> None:
+        for alert in changes:
+            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+            metrics.alerts.labels(
+                type=alert.type, severity=alert.severity, status=alert.status
+            ).inc()
+        if suppressed:
+            metrics.alerts_suppressed.inc(suppressed)
+
     async def on_event(event: EventT[Any]) -> None:
         body = _as_bytes(event.message.value)
         try:
@@ -89,6 +120,7 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
             await send_dead_letter("workflow", event, ReasonCode.SCHEMA_VIOLATION, exc)
             return
         key = item.customer_key or item.interaction_id
+        metrics.events_in.labels(stage="workflow", channel=item.channel).inc()
         out_body = body
         try:
             conv_key = f"{key}/{conversation_of(item)}"
@@ -107,10 +139,15 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
             log.exception("workflow failed on %s", item.interaction_id)
             outcome = None
         await enriched.send(key=key.encode(), value=out_body)
-        if outcome is None or outcome.duplicate:
+        metrics.events_out.labels(stage="workflow", channel=item.channel).inc()
+        metrics.observe_latency(item.channel, item.occurred_at, item.received_at)
+        if outcome is None:
+            metrics.processing_errors.labels(stage="workflow").inc()
             return
-        for alert in outcome.alerts:
-            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+        if outcome.duplicate:
+            return
+        count_pulse(outcome.enriched, outcome.repeat_contact)
+        await send_alerts(key, outcome.alerts, outcome.suppressed)
         if outcome.profile is not None:
             await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
 
@@ -131,8 +168,7 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
         for name in outcome.idle_conversations:
             conversations.pop(f"{key}/{name}", None)
         remember(key, outcome.deadline)
-        for alert in outcome.alerts:
-            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+        await send_alerts(key, outcome.alerts, outcome.suppressed)
         if outcome.profile is not None:
             await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
 
@@ -173,6 +209,12 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
                 headers={TICK_HEADER: b"tick"},
             )
 
+    @app.timer(TABLE_SIZE_EVERY_S)  # type: ignore[untyped-decorator]
+    async def table_sizes() -> None:
+        """State table sizes for ``cxstream_table_keys`` (local partitions of this worker)."""
+        for name, table in app.tables.items():
+            metrics.table_keys.labels(table=name).set(sum(1 for _ in table))
+
     @app.page("/customers/{key}")
     @app.table_route(table=customers, match_info="key")
     async def customer_profile(web: Any, request: Any, key: str) -> Any:
@@ -182,4 +224,4 @@ def add_workflow(app: faust.App, settings: Settings, scored: Any, send_dead_lett
             return web.json({"error": f"no profile for customer key {key!r}"}, status=404)
         return web.json(profile_of(state).model_dump(mode="json"))
 
-    del workflow_agent, tick, customer_profile
+    del workflow_agent, tick, customer_profile, table_sizes

@@ -7,7 +7,7 @@ writes the state back and sends what they return; everything here is testable wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pipeline.records import Enriched
 from pipeline.workflow import lifecycle
@@ -37,6 +37,8 @@ class EventOutcome:
     duplicate: bool = False
     deadline: datetime | None = None
     dropped_conversations: list[str] = field(default_factory=list)
+    repeat_contact: bool = False
+    suppressed: int = 0
 
 
 @dataclass
@@ -48,6 +50,7 @@ class TickOutcome:
     idle_conversations: list[str] = field(default_factory=list)
     profile: Profile | None = None
     deadline: datetime | None = None
+    suppressed: int = 0
 
 
 def _no_route(rules: WorkflowRules, reason: str) -> Routing:
@@ -58,6 +61,15 @@ def _no_route(rules: WorkflowRules, reason: str) -> Routing:
         human_only=False,
         rules_version=f"{rules.version}@{rules.fingerprint}",
     )
+
+
+def _is_repeat_contact(before: dict[str, datetime], state: CustomerState, event: Enriched) -> bool:
+    """A new contact (conversation, call, thread) from a customer seen within the last 24 h."""
+    added = [c for c in state.contacts if c.conversation not in before]
+    if not added:
+        return False
+    window = timedelta(hours=24)
+    return any(timedelta(0) <= event.occurred_at - at <= window for at in before.values())
 
 
 class Workflow:
@@ -79,6 +91,8 @@ class Workflow:
             routed = event.model_copy(update={"routing": route(event, state.tier, self.rules)})
             return EventOutcome(routed, state, conversation, duplicate=True)
         known = set(state.conversations)
+        contacts_before = {c.conversation: c.at for c in state.contacts}
+        suppressed_before = state.alerts_suppressed
         conv = record_event(state, conversation, event, self.rules)
         dropped = sorted(known - set(state.conversations))
         routing = route(event, state.tier, self.rules)
@@ -107,6 +121,8 @@ class Workflow:
             profile_of(state),
             deadline=next_deadline(state, self.rules),
             dropped_conversations=dropped,
+            repeat_contact=_is_repeat_contact(contacts_before, state, event),
+            suppressed=state.alerts_suppressed - suppressed_before,
         )
 
     def on_tick(
@@ -116,6 +132,7 @@ class Workflow:
         now: datetime,
     ) -> TickOutcome:
         """Timer work for one customer: SLA breaches, alert expiry, idle conversations."""
+        suppressed_before = customer.alerts_suppressed
         alerts = lifecycle.expire(customer, now, self.rules)
         signals = waiting_sla(customer, now, self.rules)
         prefix = conversation_entity(customer.customer_key, "")
@@ -146,10 +163,12 @@ class Workflow:
         for name in idle:
             customer.conversations.pop(name, None)
         changed = bool(alerts or idle)
+        suppressed = customer.alerts_suppressed - suppressed_before
         return TickOutcome(
             customer,
             alerts,
             idle,
             profile_of(customer) if changed else None,
             deadline=next_deadline(customer, self.rules),
+            suppressed=suppressed,
         )

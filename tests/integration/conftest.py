@@ -50,7 +50,12 @@ def pipeline_settings(kafka: Settings) -> Settings:
     """Fresh topics (unique prefix) and consumer group for one test."""
     tag = uuid.uuid4().hex[:8]
     settings = kafka.model_copy(
-        update={"topic_prefix": f"t{tag}.", "app_id": f"cxtest-{tag}", "web_port": _free_port()}
+        update={
+            "topic_prefix": f"t{tag}.",
+            "app_id": f"cxtest-{tag}",
+            "web_port": _free_port(),
+            "metrics_port": _free_port(),
+        }
     )
     create_topics(settings)
     return settings

@@ -19,6 +19,7 @@ import faust
 import pytest
 
 from pipeline.app import build_app
+from pipeline.metrics import Metrics
 from pipeline.records import Enriched
 from pipeline.settings import Settings
 from tests.unit.workflow_factory import enriched
@@ -52,11 +53,11 @@ def captured() -> Iterator[Sent]:
         yield sent
 
 
-def _app(tmp_path: Path) -> faust.App:
+def _app(tmp_path: Path, metrics: Metrics | None = None) -> faust.App:
     settings = Settings(
         store="memory://", web_port=0, scoring_enabled=False, state_dir=tmp_path, app_id="t"
     )
-    app = build_app(settings)
+    app = build_app(settings, metrics)
     app.finalize()
     return app
 
@@ -136,3 +137,37 @@ def test_bad_input_goes_to_the_dead_letter_topic(tmp_path: Path, captured: Sent)
     [dead] = _on(captured, "cx.deadletter")
     assert dead["stage"] == "workflow" and dead["reason_code"] == "schema_violation"
     assert not _on(captured, "cx.enriched")
+
+
+def test_the_agent_counts_into_the_injected_registry(tmp_path: Path, captured: Sent) -> None:
+    metrics = Metrics()
+    app = _app(tmp_path, metrics)
+    _run(app, [_body(e) for e in [*NEGATIVE_CHATS, NEGATIVE_CHATS[0]]])
+    value = metrics.registry.get_sample_value
+    assert value("cxstream_stage_events_in_total", {"stage": "workflow", "channel": "chat"}) == 4
+    assert value("cxstream_stage_events_out_total", {"stage": "workflow", "channel": "chat"}) == 4
+    opened = {"type": "negative_streak", "severity": "medium", "status": "opened"}
+    assert value("cxstream_alerts_total", opened) == 1
+    assert value("cxstream_sentiment_total", {"channel": "chat", "sentiment": "negative"}) == 3
+    assert value("cxstream_intent_total", {"intent": "other"}) == 3
+    assert (
+        value("cxstream_end_to_end_latency_seconds_count", {"clock": "received", "channel": "chat"})
+        == 4
+    )
+    [build] = [
+        sample.labels
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if sample.name == "cxstream_build_info"
+    ]
+    assert build["model"] == "none" and build["rules"].startswith("2026-11-29@")
+
+
+def test_intents_outside_the_model_taxonomy_fold_into_other() -> None:
+    metrics = Metrics()
+    metrics.bound_intents(["billing", "other"])
+    metrics.intent("billing")
+    metrics.intent("free text that must never become a label")
+    value = metrics.registry.get_sample_value
+    assert value("cxstream_intent_total", {"intent": "billing"}) == 1
+    assert value("cxstream_intent_total", {"intent": "other"}) == 1

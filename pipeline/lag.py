@@ -1,0 +1,68 @@
+"""Consumer lag of the worker's group: end offset minus committed offset, per topic/partition.
+
+A daemon thread asks the broker (kafka-python admin + consumer) every few seconds and sets
+``cxstream_consumer_lag_messages``; a failed poll is logged and retried, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from kafka import KafkaAdminClient, KafkaConsumer
+
+from pipeline.metrics import Metrics
+from pipeline.settings import Settings
+
+log = logging.getLogger("cxstream.lag")
+
+
+def measure_lag(
+    admin: KafkaAdminClient, consumer: KafkaConsumer, group: str
+) -> dict[tuple[str, int], int]:
+    """``{(topic, partition): lag}`` for every partition the group has committed."""
+    committed = admin.list_consumer_group_offsets(group)
+    if not committed:
+        return {}
+    ends = consumer.end_offsets(list(committed))
+    return {
+        (tp.topic, tp.partition): max(0, int(ends.get(tp, meta.offset)) - int(meta.offset))
+        for tp, meta in committed.items()
+        if meta.offset is not None and meta.offset >= 0
+    }
+
+
+class LagMonitor(threading.Thread):
+    """Polls the group's lag into ``metrics.lag`` until ``stop()``."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, every_s: float = 5.0) -> None:
+        super().__init__(name="cxstream-lag", daemon=True)
+        self.settings = settings
+        self.metrics = metrics
+        self.every_s = every_s
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the thread to finish after the current poll."""
+        self._stop_event.set()
+
+    def run(self) -> None:
+        """Poll until stopped; connection problems are logged once per failure streak."""
+        admin: KafkaAdminClient | None = None
+        consumer: KafkaConsumer | None = None
+        failing = False
+        while not self._stop_event.wait(self.every_s):
+            try:
+                if admin is None or consumer is None:
+                    admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+                    consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers)
+                for (topic, partition), lag in measure_lag(
+                    admin, consumer, self.settings.app_id
+                ).items():
+                    self.metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
+                failing = False
+            except Exception as exc:  # the broker may be restarting: keep trying
+                if not failing:
+                    log.warning("consumer lag poll failed (will retry): %s", exc)
+                failing = True
+                admin = consumer = None
