@@ -98,6 +98,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger_ms=settings.producer_linger_ms,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,
         web_bind="127.0.0.1",

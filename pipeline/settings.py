@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         description="Faust table store: rocksdb:// (on disk under the state dir) or memory://.",
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
+    producer_linger_ms: int = Field(
+        5,
+        ge=0,
+        description="How long the worker's producer waits to fill a batch (fewer, larger writes).",
+    )
     metrics_port: int = Field(
         9464, ge=0, le=65535, description="Prometheus /metrics port of a worker (0 = off)."
     )

@@ -69,7 +69,8 @@ def add_workflow(
     profiles = app.topic(names.profiles, **RAW)
     # Raw string keys: the changelog key is the customer key's bytes, so table_route's
     # partitioner agrees with the partition the input was produced to.
-    schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="json")
+    # Values are pydantic's own JSON bytes (raw): no dict round trip, validated in Rust on read.
+    schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw")
     customers = app.Table("customers", schema=schema)
     conversations = app.Table("conversations", schema=schema)
     deadlines: dict[str, float] = {}
@@ -84,7 +85,7 @@ def add_workflow(
 
     def load_customer(key: str) -> CustomerState | None:
         raw = customers.get(key)
-        return CustomerState.model_validate(raw) if raw else None
+        return CustomerState.model_validate_json(raw) if raw else None
 
     def count_pulse(item: Enriched, repeat_contact: bool) -> None:
         """The customer-pulse metrics of one customer message."""
@@ -125,12 +126,12 @@ def add_workflow(
         try:
             conv_key = f"{key}/{conversation_of(item)}"
             raw_conv = conversations.get(conv_key)
-            conv = ConversationState.model_validate(raw_conv) if raw_conv else None
+            conv = ConversationState.model_validate_json(raw_conv) if raw_conv else None
             outcome = workflow.on_event(item, load_customer(key), conv)
             if not outcome.duplicate:
-                customers[key] = outcome.customer.model_dump(mode="json")
+                customers[key] = outcome.customer.model_dump_json().encode()
                 if outcome.conversation is not None:
-                    conversations[conv_key] = outcome.conversation.model_dump(mode="json")
+                    conversations[conv_key] = outcome.conversation.model_dump_json().encode()
                 for name in outcome.dropped_conversations:
                     conversations.pop(f"{key}/{name}", None)
                 remember(key, outcome.deadline)
@@ -161,10 +162,10 @@ def add_workflow(
         for name in state.waiting:
             raw = conversations.get(f"{key}/{name}")
             if raw:
-                convs[name] = ConversationState.model_validate(raw)
+                convs[name] = ConversationState.model_validate_json(raw)
         outcome = workflow.on_tick(state, convs, datetime.now(UTC))
         if outcome.alerts or outcome.idle_conversations or outcome.profile is not None:
-            customers[key] = outcome.customer.model_dump(mode="json")
+            customers[key] = outcome.customer.model_dump_json().encode()
         for name in outcome.idle_conversations:
             conversations.pop(f"{key}/{name}", None)
         remember(key, outcome.deadline)
@@ -196,7 +197,7 @@ def add_workflow(
             scan["at"] = now
             for key, raw in list(customers.items()):
                 try:
-                    state = CustomerState.model_validate(raw)
+                    state = CustomerState.model_validate_json(raw)
                 except ValueError:
                     continue
                 remember(key, next_deadline(state, rules))

@@ -25,9 +25,9 @@ from pipeline.workflow.records import (
     Waiting,
 )
 
-MAX_CONTACTS = 200
+MAX_CONTACTS = 50
 MAX_SENTIMENT = 20
-MAX_SEEN = 200
+MAX_SEEN = 64
 MAX_WAITING = 20
 MAX_CONVERSATIONS = 50
 CONTACT_HORIZON = timedelta(days=7)

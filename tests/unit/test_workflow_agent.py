@@ -115,7 +115,9 @@ def test_agent_emits_enriched_alerts_and_profiles(
     profiles = _on(captured, "cx.profiles")
     assert len(profiles) == len({e.interaction_id for e in events})  # one per state change
     state = app.tables["customers"].get("cus_test")
-    assert state is not None and state["interactions"] == len({e.interaction_id for e in events})
+    assert state is not None and json.loads(state)["interactions"] == len(
+        {e.interaction_id for e in events}
+    )
     assert app.tables["conversations"].get("cus_test/conv-1") is not None
     changelogs = {t for t, _, _ in captured if t.endswith("-changelog")}
     assert changelogs == {"t-customers-changelog", "t-conversations-changelog"}
