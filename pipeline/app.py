@@ -86,7 +86,9 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     """A configured Faust app with every agent registered; ``metrics`` receives the counts."""
     metrics = metrics if metrics is not None else Metrics()
     names = settings.topics
-    datadir = settings.state_dir / "worker" / settings.app_id
+    # One RocksDB directory per worker: two workers on one host (distinct web ports) must not
+    # share files, and a restarted worker with the same port reopens its own.
+    datadir = settings.state_dir / "worker" / f"{settings.app_id}-{settings.web_port}"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,

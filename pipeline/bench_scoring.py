@@ -2,8 +2,10 @@
 
 * model limit: tokenise + onnxruntime on the same texts in a tight loop, best of batch 16/32/64;
 * scorer: the same texts through ``Scorer.score`` (windows, calibration, reasons);
-* agent: interactions written to ``cx.interactions`` on a local broker, timed until every one
-  is read back from ``cx.enriched`` (JSON in and out, Kafka both ways, micro-batching);
+* score agent: interactions written to ``cx.interactions`` on a local broker, timed until the
+  last scored record lands on ``cx.internal.scored`` (its Kafka timestamp);
+* agent (full path): the same run, timed until every interaction is read back from
+  ``cx.enriched`` after the workflow stage (routing, alerts, profiles);
 * int8 vs fp32: speed and SST-2 dev agreement/accuracy, when an fp32 graph is at hand
   (``make models`` leaves ``model.fp32.onnx`` beside the committed int8 graph, git-ignored).
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kafka import KafkaConsumer, TopicPartition
 
 from pipeline import broker
 from pipeline.admin import create_topics
@@ -76,7 +79,25 @@ def _scorer(scorer: Scorer, texts: list[str], batch: int) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def _agent(interactions: list[Interaction], timeout_s: float) -> float:
+def _last_timestamp(settings: Settings, topic: str) -> float:
+    """Wall-clock seconds of the newest record on ``topic`` (producer CreateTime)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(parts)
+        newest = 0
+        for tp, end in consumer.end_offsets(parts).items():
+            if end:
+                consumer.seek(tp, end - 1)
+        for records in consumer.poll(timeout_ms=3000, max_records=len(parts) * 10).values():
+            newest = max([newest, *(r.timestamp for r in records)])
+        return newest / 1000
+    finally:
+        consumer.close()
+
+
+def _agent(interactions: list[Interaction], timeout_s: float) -> tuple[float, float]:
+    """``(score agent events/s, full path events/s)`` through a worker on a local broker."""
     settings = get_settings(
         state_dir=PROJECT_ROOT / ".cxstream" / "bench",
         broker_port=19192,
@@ -104,7 +125,7 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> float:
             )
             for ix in interactions
         ]
-        began = time.perf_counter()
+        began, wall = time.perf_counter(), time.time()
         produce(settings, messages)
         # The produced interactions count as accounted; wait until each has its enriched copy.
         out = collect(
@@ -118,7 +139,8 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> float:
         elapsed = time.perf_counter() - began
         if len(out.enriched) < len(messages):
             raise RuntimeError(f"only {len(out.enriched)}/{len(messages)} enriched in time")
-        return len(messages) / elapsed
+        scored_s = _last_timestamp(settings, settings.topics.scored) - wall
+        return len(messages) / scored_s, len(messages) / elapsed
     finally:
         if worker is not None:
             worker.stop()
@@ -174,7 +196,7 @@ def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[s
     _say("scorer …")
     scorer_sps = _scorer(scorer, texts, settings.score_batch_size)
     _say("scoring agent through a local broker …")
-    agent_eps = _agent(interactions, timeout_s)
+    score_agent_eps, agent_eps = _agent(interactions, timeout_s)
     result: dict[str, Any] = {
         "texts": len(texts),
         "model_limit_sps": model_sps,
@@ -182,6 +204,8 @@ def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[s
         "model_sps_by_batch": by_batch,
         "agent_batch": settings.score_batch_size,
         "scorer_sps": round(scorer_sps, 1),
+        "score_agent_eps": round(score_agent_eps, 1),
+        "score_agent_vs_model_limit": round(score_agent_eps / model_sps, 3),
         "agent_eps": round(agent_eps, 1),
         "agent_vs_model_limit": round(agent_eps / model_sps, 3),
         "scorer_vs_model_limit": round(scorer_sps / model_sps, 3),

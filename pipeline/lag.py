@@ -21,7 +21,7 @@ def measure_lag(
     admin: KafkaAdminClient, consumer: KafkaConsumer, group: str
 ) -> dict[tuple[str, int], int]:
     """``{(topic, partition): lag}`` for every partition the group has committed."""
-    committed = admin.list_consumer_group_offsets(group)
+    committed = admin.list_group_offsets({group: None}).get(group) or {}
     if not committed:
         return {}
     ends = consumer.end_offsets(list(committed))

@@ -67,12 +67,11 @@ def add_workflow(
     enriched = app.topic(names.enriched, **RAW)
     alerts = app.topic(names.alerts, **RAW)
     profiles = app.topic(names.profiles, **RAW)
-    # Raw string keys: the changelog key is the customer key's bytes, so table_route's
-    # partitioner agrees with the partition the input was produced to.
-    # Values are pydantic's own JSON bytes (raw): no dict round trip, validated in Rust on read.
-    schema: Any = faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw")
-    customers = app.Table("customers", schema=schema)
-    conversations = app.Table("conversations", schema=schema)
+    # bytes → bytes (Faust picks the raw codec from the types): the changelog key is the customer
+    # key's own bytes, so table_route's partitioner agrees with the partition the input was
+    # produced to; values are pydantic's JSON, validated in Rust on read, no dict round trip.
+    customers = app.Table("customers", key_type=bytes, value_type=bytes)
+    conversations = app.Table("conversations", key_type=bytes, value_type=bytes)
     deadlines: dict[str, float] = {}
     scan = {"at": 0.0}
     log.info("workflow rules %s@%s (%s)", rules.version, rules.fingerprint, settings.rules_file)
@@ -84,7 +83,7 @@ def add_workflow(
             deadlines[key] = deadline.timestamp()
 
     def load_customer(key: str) -> CustomerState | None:
-        raw = customers.get(key)
+        raw = customers.get(key.encode())
         return CustomerState.model_validate_json(raw) if raw else None
 
     def count_pulse(item: Enriched, repeat_contact: bool) -> None:
@@ -125,15 +124,17 @@ def add_workflow(
         out_body = body
         try:
             conv_key = f"{key}/{conversation_of(item)}"
-            raw_conv = conversations.get(conv_key)
+            raw_conv = conversations.get(conv_key.encode())
             conv = ConversationState.model_validate_json(raw_conv) if raw_conv else None
             outcome = workflow.on_event(item, load_customer(key), conv)
             if not outcome.duplicate:
-                customers[key] = outcome.customer.model_dump_json().encode()
+                customers[key.encode()] = outcome.customer.model_dump_json().encode()
                 if outcome.conversation is not None:
-                    conversations[conv_key] = outcome.conversation.model_dump_json().encode()
+                    conversations[conv_key.encode()] = (
+                        outcome.conversation.model_dump_json().encode()
+                    )
                 for name in outcome.dropped_conversations:
-                    conversations.pop(f"{key}/{name}", None)
+                    conversations.pop(f"{key}/{name}".encode(), None)
                 remember(key, outcome.deadline)
             out_body = outcome.enriched.model_dump_json().encode()
         except Exception:  # a bug must not lose the interaction: it goes on unrouted
@@ -160,14 +161,14 @@ def add_workflow(
             return
         convs: dict[str, ConversationState] = {}
         for name in state.waiting:
-            raw = conversations.get(f"{key}/{name}")
+            raw = conversations.get(f"{key}/{name}".encode())
             if raw:
                 convs[name] = ConversationState.model_validate_json(raw)
         outcome = workflow.on_tick(state, convs, datetime.now(UTC))
         if outcome.alerts or outcome.idle_conversations or outcome.profile is not None:
-            customers[key] = outcome.customer.model_dump_json().encode()
+            customers[key.encode()] = outcome.customer.model_dump_json().encode()
         for name in outcome.idle_conversations:
-            conversations.pop(f"{key}/{name}", None)
+            conversations.pop(f"{key}/{name}".encode(), None)
         remember(key, outcome.deadline)
         await send_alerts(key, outcome.alerts, outcome.suppressed)
         if outcome.profile is not None:
@@ -195,7 +196,8 @@ def add_workflow(
         now = time.time()
         if now - scan["at"] >= RESCAN_EVERY_S:  # after a restart or a rebalance
             scan["at"] = now
-            for key, raw in list(customers.items()):
+            for raw_key, raw in list(customers.items()):
+                key = raw_key.decode()
                 try:
                     state = CustomerState.model_validate_json(raw)
                 except ValueError:

@@ -15,7 +15,8 @@ from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -30,7 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings pointing at a broker started for this session (stopped at the end)."""
-    port, controller = _free_port(), _free_port()
+    port, controller = free_port(), free_port()
     settings = Settings(
         state_dir=tmp_path_factory.mktemp("cxstream-state"),
         broker_port=port,
@@ -53,8 +54,8 @@ def pipeline_settings(kafka: Settings) -> Settings:
         update={
             "topic_prefix": f"t{tag}.",
             "app_id": f"cxtest-{tag}",
-            "web_port": _free_port(),
-            "metrics_port": _free_port(),
+            "web_port": free_port(),
+            "metrics_port": free_port(),
         }
     )
     create_topics(settings)

@@ -25,6 +25,7 @@ from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.workflow.config import DEFAULT_RULES_FILE
+from tests.integration.conftest import free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ANGRY = {"id": "cus-angry-7", "email": "dana.angry@example.com", "phone": "+44 20 7946 0958"}
@@ -275,3 +276,37 @@ def test_scripted_customers_get_exactly_the_expected_alerts(
     finally:
         worker.stop()
         print(f"--- worker log tail ---\n{worker.log_tail(80)}")
+
+
+def test_any_worker_answers_for_a_profile_owned_by_another(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    """Two workers in one group: ``GET /customers/{key}`` on either returns the owner's profile."""
+    first = pipeline_settings
+    second = first.model_copy(update={"web_port": free_port(), "metrics_port": 0})
+    workers = [
+        WorkerProcess(first, tmp_path / "w1.log").start(),
+        WorkerProcess(second, tmp_path / "w2.log").start(),
+    ]
+    try:
+        for worker in workers:
+            worker.wait_ready(timeout_s=120)
+        time.sleep(8)  # the group settles over both members (docs/architecture.md §9)
+        produce(first, _messages(first))
+        enriched = _wait_for(first, first.topics.enriched, lambda r: len(r) >= len(_script()))
+        keys = sorted({e["customer_key"] for e in enriched})
+        assert len(keys) == 3
+        time.sleep(2)
+        for key in keys:
+            answers = []
+            for settings in (first, second):
+                url = f"http://127.0.0.1:{settings.web_port}/customers/{key}"
+                with urllib.request.urlopen(url, timeout=15) as response:
+                    answers.append(json.loads(response.read()))
+            assert answers[0] == answers[1]
+            assert answers[0]["customer_key"] == key and answers[0]["interactions"] >= 1
+    finally:
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            print(f"--- {worker.log_path.name} ---\n{worker.log_tail(30)}")

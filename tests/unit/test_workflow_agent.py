@@ -114,11 +114,11 @@ def test_agent_emits_enriched_alerts_and_profiles(
         assert alerts[0]["alert_id"] == alerts[1]["alert_id"]
     profiles = _on(captured, "cx.profiles")
     assert len(profiles) == len({e.interaction_id for e in events})  # one per state change
-    state = app.tables["customers"].get("cus_test")
+    state = app.tables["customers"].get(b"cus_test")
     assert state is not None and json.loads(state)["interactions"] == len(
         {e.interaction_id for e in events}
     )
-    assert app.tables["conversations"].get("cus_test/conv-1") is not None
+    assert app.tables["conversations"].get(b"cus_test/conv-1") is not None
     changelogs = {t for t, _, _ in captured if t.endswith("-changelog")}
     assert changelogs == {"t-customers-changelog", "t-conversations-changelog"}
 
