@@ -24,6 +24,7 @@ UrgencyLevel = Literal["low", "normal", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
 URGENCY_LEVELS: tuple[UrgencyLevel, ...] = ("low", "normal", "high", "critical")
+HUMAN_PRIORITIES: tuple[Priority, ...] = ("P1", "P2")
 DEFAULT_PRIORITIES: dict[UrgencyLevel, Priority] = {
     "low": "P4",
     "normal": "P3",
@@ -151,6 +152,10 @@ class HumanControl(_Strict):
     suggest: float = Field(0.5, ge=0, le=1)
     act: float = Field(0.85, ge=0, le=1)
     human_from: Severity = Field("high", description="This severity and above: always a human.")
+    human_priorities: list[Priority] = Field(
+        default_factory=lambda: list(HUMAN_PRIORITIES),
+        description="Cases routed at these priorities always need a human.",
+    )
 
 
 class HighStakes(_Strict):

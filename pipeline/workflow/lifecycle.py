@@ -35,6 +35,8 @@ def human_control(
         return True, False, "the customer opted out of automated decisions"
     if SEVERITIES.index(severity) >= SEVERITIES.index(ctl.human_from):
         return True, False, f"severity {severity} ≥ {ctl.human_from}: a person decides"
+    if route.priority in ctl.human_priorities:
+        return True, False, f"routed {route.priority}: a person decides"
     if confidence < ctl.suggest:
         return True, False, f"confidence {confidence:.2f} < {ctl.suggest:.2f}: a person decides"
     if confidence < ctl.act:

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.records import Enriched
 from pipeline.workflow import lifecycle
+from pipeline.workflow.config import WorkflowRules
 from pipeline.workflow.records import Alert
 from pipeline.workflow.state import (
     MAX_CONTACTS,
@@ -24,8 +25,15 @@ from pipeline.workflow.state import (
 from tests.unit.test_workflow_rules import RULES, Journey, identify, with_alerts
 from tests.unit.workflow_factory import T0, at, enriched
 
+
 # urgent_message at severity medium: human control is decided by confidence, not by severity.
-MEDIUM_URGENT = with_alerts(urgent_message={"severity": "medium"})
+def _no_priority_rule(rules: WorkflowRules) -> WorkflowRules:
+    """Rules whose human control ignores the routed priority (to isolate the other checks)."""
+    control = rules.human_control.model_copy(update={"human_priorities": []})
+    return rules.model_copy(update={"human_control": control})
+
+
+MEDIUM_URGENT = _no_priority_rule(with_alerts(urgent_message={"severity": "medium"}))
 
 
 def urgent(
@@ -346,7 +354,7 @@ def test_human_control_by_confidence(
     [("low", False), ("medium", False), ("high", True), ("critical", True)],
 )
 def test_human_control_by_severity(severity: str, requires_human: bool) -> None:
-    rules = with_alerts(urgent_message={"severity": severity})
+    rules = _no_priority_rule(with_alerts(urgent_message={"severity": severity}))
     [alert] = Journey(rules).send(urgent(confidence=1.0)).alerts
     assert (alert.requires_human, alert.auto_action_allowed) == (requires_human, not requires_human)
     if requires_human:
@@ -384,8 +392,30 @@ def test_opting_back_in_allows_automatic_actions_again() -> None:
     assert alert.auto_action_allowed
 
 
+@pytest.mark.parametrize(
+    ("urgency", "negative", "priority", "requires_human"),
+    [
+        ("critical", 0.1, "P1", True),
+        ("high", 0.1, "P2", True),
+        ("normal", 0.8, "P2", True),  # raised one step by P(negative) ≥ 0.70
+        ("normal", 0.6, "P3", False),
+        ("low", 0.6, "P4", False),
+    ],
+)
+def test_cases_routed_p1_or_p2_always_need_a_human(
+    urgency: str, negative: float, priority: str, requires_human: bool
+) -> None:
+    rules = with_alerts(urgent_message={"severity": "medium", "min_level": "low"})
+    event = enriched("help", urgency=urgency, negative=negative, positive=0.0)
+    [alert] = Journey(rules).send(event).alerts
+    assert alert.route.priority == priority
+    assert alert.requires_human is requires_human
+    if requires_human:
+        assert alert.control_reason == f"routed {priority}: a person decides"
+
+
 def test_a_high_stakes_message_escalates_an_open_alert() -> None:
-    journey = Journey()
+    journey = Journey(_no_priority_rule(RULES))
     streak = [enriched("this is awful", negative=0.9, positive=0.0, minutes=m) for m in range(3)]
     [opened] = journey.send_all(streak)
     assert (opened.type, opened.auto_action_allowed, opened.route.queue) == (
