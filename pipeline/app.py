@@ -147,7 +147,6 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
             metrics.processing_errors.labels(stage=stage).inc()
         await deadletters.send(key=msg.key, value=record.model_dump_json().encode())
 
-    @app.agent(raw_topic, name="standardise")
     async def standardise(stream: faust.StreamT[bytes]) -> None:
         """Raw bytes → Interaction on the resolve topic, or a dead letter; never raises."""
         async for event in stream.events():
@@ -182,7 +181,6 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
             await resolve_topic.send(key=key, value=body)
             metrics.events_out.labels(stage="standardise", channel=channel).inc()
 
-    @app.agent(resolve_topic, name="resolve")
     async def resolve(stream: faust.StreamT[bytes]) -> None:
         """Dedupe + identity; emits interactions keyed by customer, duplicates, merges."""
         async for event in stream.events():
@@ -215,8 +213,15 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
                 metrics.events_out.labels(stage="resolve", channel=channel).inc()
 
     scored = app.topic(names.scored, **RAW)  # type: ignore[arg-type]
-    _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter)
-    add_workflow(app, settings, metrics, scored, send_dead_letter)
+    roles = settings.agent_roles
+    if "standardise" in roles:
+        app.agent(raw_topic, name="standardise")(standardise)
+    if "resolve" in roles:
+        app.agent(resolve_topic, name="resolve")(resolve)
+    if "score" in roles:
+        _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter)
+    if "workflow" in roles:
+        add_workflow(app, settings, metrics, scored, send_dead_letter)
     return app
 
 

@@ -2,10 +2,11 @@
 
 * model limit: tokenise + onnxruntime on the same texts in a tight loop, best of batch 16/32/64;
 * scorer: the same texts through ``Scorer.score`` (windows, calibration, reasons);
-* score agent: interactions written to ``cx.interactions`` on a local broker, timed until the
-  last scored record lands on ``cx.internal.scored`` (its Kafka timestamp);
-* agent (full path): the same run, timed until every interaction is read back from
-  ``cx.enriched`` after the workflow stage (routing, alerts, profiles);
+* score agent: a worker running only the score agent (``CXSTREAM_AGENTS=score``, as a dedicated
+  scoring worker would); interactions written to ``cx.interactions`` on a local broker, timed
+  until the last scored record lands on ``cx.internal.scored`` (its Kafka timestamp);
+* agent (full path): a worker running every agent, timed until every interaction is read back
+  from ``cx.enriched`` after the workflow stage (routing, alerts, profiles);
 * int8 vs fp32: speed and SST-2 dev agreement/accuracy, when an fp32 graph is at hand
   (``make models`` leaves ``model.fp32.onnx`` beside the committed int8 graph, git-ignored).
 """
@@ -96,8 +97,21 @@ def _last_timestamp(settings: Settings, topic: str) -> float:
         consumer.close()
 
 
-def _agent(interactions: list[Interaction], timeout_s: float) -> tuple[float, float]:
-    """``(score agent events/s, full path events/s)`` through a worker on a local broker."""
+def _wait_for_records(settings: Settings, topic: str, count: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum(end_offsets(settings, [topic]).values()) >= count:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"fewer than {count} records on {topic} after {timeout_s:g} s")
+
+
+def _agent(interactions: list[Interaction], timeout_s: float, agents: str) -> float:
+    """Events/s through a worker running ``agents`` on a local broker, produced all at once.
+
+    ``agents="score"``: until the last scored record lands on ``cx.internal.scored`` (its Kafka
+    timestamp); otherwise until every interaction is read back from ``cx.enriched``.
+    """
     settings = get_settings(
         state_dir=PROJECT_ROOT / ".cxstream" / "bench",
         broker_port=19192,
@@ -106,6 +120,7 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> tuple[float, fl
         web_port=16166,
         metrics_port=0,
         app_id="cxstream-bench",
+        agents=agents,
     )
     broker.stop(settings)
     if settings.state_dir.exists():
@@ -127,6 +142,9 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> tuple[float, fl
         ]
         began, wall = time.perf_counter(), time.time()
         produce(settings, messages)
+        if "workflow" not in settings.agent_roles:
+            _wait_for_records(settings, settings.topics.scored, len(messages), timeout_s)
+            return len(messages) / (_last_timestamp(settings, settings.topics.scored) - wall)
         # The produced interactions count as accounted; wait until each has its enriched copy.
         out = collect(
             settings,
@@ -139,8 +157,7 @@ def _agent(interactions: list[Interaction], timeout_s: float) -> tuple[float, fl
         elapsed = time.perf_counter() - began
         if len(out.enriched) < len(messages):
             raise RuntimeError(f"only {len(out.enriched)}/{len(messages)} enriched in time")
-        scored_s = _last_timestamp(settings, settings.topics.scored) - wall
-        return len(messages) / scored_s, len(messages) / elapsed
+        return len(messages) / elapsed
     finally:
         if worker is not None:
             worker.stop()
@@ -195,8 +212,10 @@ def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[s
     model_sps = by_batch[best_batch]
     _say("scorer …")
     scorer_sps = _scorer(scorer, texts, settings.score_batch_size)
-    _say("scoring agent through a local broker …")
-    score_agent_eps, agent_eps = _agent(interactions, timeout_s)
+    _say("score agent alone (CXSTREAM_AGENTS=score) through a local broker …")
+    score_agent_eps = _agent(interactions, timeout_s, agents="score")
+    _say("full path (score + workflow) through a local broker …")
+    agent_eps = _agent(interactions, timeout_s, agents="standardise,resolve,score,workflow")
     result: dict[str, Any] = {
         "texts": len(texts),
         "model_limit_sps": model_sps,

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.topics import TopicNames
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+AGENTS = ("standardise", "resolve", "score", "workflow")
 
 
 class Settings(BaseSettings):
@@ -38,6 +41,11 @@ class Settings(BaseSettings):
         description="Faust table store: rocksdb:// (on disk under the state dir) or memory://.",
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
+    agents: str = Field(
+        "standardise,resolve,score,workflow",
+        description="Agents this worker runs (comma-separated): all four, or a role such as "
+        "'score' for dedicated scoring workers (give each role its own CXSTREAM_APP_ID).",
+    )
     producer_linger_ms: int = Field(
         5,
         ge=0,
@@ -107,6 +115,22 @@ class Settings(BaseSettings):
         PROJECT_ROOT.parent / "shared" / "data",
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",
     )
+
+    @field_validator("agents")
+    @classmethod
+    def _known_agents(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(AGENTS))
+        if unknown or not names:
+            raise ValueError(
+                f"unknown agents {unknown or value!r}: choose from {', '.join(AGENTS)}"
+            )
+        return ",".join(names)
+
+    @property
+    def agent_roles(self) -> frozenset[str]:
+        """The agents this worker runs."""
+        return frozenset(self.agents.split(","))
 
     @property
     def topics(self) -> TopicNames:

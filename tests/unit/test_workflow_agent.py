@@ -173,3 +173,23 @@ def test_intents_outside_the_model_taxonomy_fold_into_other() -> None:
     value = metrics.registry.get_sample_value
     assert value("cxstream_intent_total", {"intent": "billing"}) == 1
     assert value("cxstream_intent_total", {"intent": "other"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("agents", "registered"),
+    [
+        ("standardise,resolve,score,workflow", {"standardise", "resolve", "score", "workflow"}),
+        ("score", {"score"}),
+        ("standardise,resolve,workflow", {"standardise", "resolve", "workflow"}),
+    ],
+)
+def test_a_worker_runs_only_its_roles(tmp_path: Path, agents: str, registered: set[str]) -> None:
+    settings = Settings(
+        store="memory://", web_port=0, scoring_enabled=False, state_dir=tmp_path, agents=agents
+    )
+    assert set(build_app(settings).agents) == registered
+
+
+def test_an_unknown_role_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown agents \\['scoring'\\]"):
+        Settings(agents="score,scoring")
