@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from pipeline.outputs import read_all
@@ -172,13 +173,34 @@ def _opened(alerts: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((a["customer_key"], a["type"]) for a in alerts if a["status"] == "opened")
 
 
+def _role_workers(settings: Settings, tmp_path: Path, split: bool) -> list[WorkerProcess]:
+    """One worker with every agent, or a scoring worker and a workflow worker (two groups)."""
+    if not split:
+        return [WorkerProcess(settings, tmp_path / "worker.log")]
+    scoring = settings.model_copy(
+        update={
+            "agents": "standardise,resolve,score",
+            "app_id": settings.app_id + "-score",
+            "web_port": free_port(),
+            "metrics_port": 0,
+        }
+    )
+    flow = settings.model_copy(update={"agents": "workflow"})
+    return [
+        WorkerProcess(scoring, tmp_path / "scoring.log"),
+        WorkerProcess(flow, tmp_path / "workflow.log"),
+    ]
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-worker", "scoring+workflow-workers"])
 def test_scripted_customers_get_exactly_the_expected_alerts(
-    pipeline_settings: Settings, tmp_path: Path
+    pipeline_settings: Settings, tmp_path: Path, split: bool
 ) -> None:
     settings = pipeline_settings.model_copy(update={"rules_file": _rules_file(tmp_path)})
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    workers = [w.start() for w in _role_workers(settings, tmp_path, split)]
     try:
-        worker.wait_ready(timeout_s=90)
+        for worker in workers:
+            worker.wait_ready(timeout_s=120)
         produce(settings, _messages(settings))
         texts = len(_script())  # every scripted event carries text
         enriched = _wait_for(settings, settings.topics.enriched, lambda r: len(r) >= texts)
@@ -274,8 +296,9 @@ def test_scripted_customers_get_exactly_the_expected_alerts(
         assert _opened(after) == expected  # … but open no alert twice
         assert len({a["alert_id"] for a in after}) == len(expected)
     finally:
-        worker.stop()
-        print(f"--- worker log tail ---\n{worker.log_tail(80)}")
+        for worker in workers:
+            worker.stop()
+            print(f"--- {worker.log_path.name} ---\n{worker.log_tail(60)}")
 
 
 def test_any_worker_answers_for_a_profile_owned_by_another(
