@@ -8,6 +8,7 @@ TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
@@ -77,8 +78,8 @@ lint: $(STAMP) ## ruff + mypy + schema drift check
 schemas: $(STAMP) ## Regenerate schemas/ from the pydantic models
 	$(BIN)/cxstream schemas
 
-bench: setup ## Spine micro-benchmark (standardise + resolve, in process)
-	$(BIN)/cxstream bench
+bench: setup ## Benchmark suite on a local broker (BENCH_ARGS=--quick for a < 10 min run)
+	$(BIN)/cxstream bench $(BENCH_ARGS)
 
 clean: ## Remove local state (broker data, worker state); keeps the venv and jar cache
 	-$(BIN)/cxstream broker stop

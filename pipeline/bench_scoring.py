@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kafka import KafkaConsumer, TopicPartition
 
 from pipeline import broker
 from pipeline.admin import create_topics
 from pipeline.modeling import data as datasets
-from pipeline.outputs import collect, end_offsets, output_topics
+from pipeline.outputs import collect, end_offsets, newest_timestamp, output_topics
 from pipeline.produce import Outgoing, produce
 from pipeline.records import Interaction
 from pipeline.runner import WorkerProcess
@@ -80,23 +79,6 @@ def _scorer(scorer: Scorer, texts: list[str], batch: int) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def _last_timestamp(settings: Settings, topic: str) -> float:
-    """Wall-clock seconds of the newest record on ``topic`` (producer CreateTime)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        consumer.assign(parts)
-        newest = 0
-        for tp, end in consumer.end_offsets(parts).items():
-            if end:
-                consumer.seek(tp, end - 1)
-        for records in consumer.poll(timeout_ms=3000, max_records=len(parts) * 10).values():
-            newest = max([newest, *(r.timestamp for r in records)])
-        return newest / 1000
-    finally:
-        consumer.close()
-
-
 def _wait_for_records(settings: Settings, topic: str, count: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -144,7 +126,7 @@ def _agent(interactions: list[Interaction], timeout_s: float, agents: str) -> fl
         produce(settings, messages)
         if "workflow" not in settings.agent_roles:
             _wait_for_records(settings, settings.topics.scored, len(messages), timeout_s)
-            return len(messages) / (_last_timestamp(settings, settings.topics.scored) - wall)
+            return len(messages) / (newest_timestamp(settings, [settings.topics.scored]) - wall)
         # The produced interactions count as accounted; wait until each has its enriched copy.
         out = collect(
             settings,

@@ -470,25 +470,44 @@ def models_export(
 
 @app.command()
 def bench(
-    events: Annotated[int, typer.Option(help="Synthetic events to run through the spine.")] = 5000,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Smaller runs (1,000 events, 20 s latency): < 10 min.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     scoring: Annotated[
         bool,
         typer.Option(
             "--scoring",
-            help="Scoring benchmark: model-only vs scorer vs agent (local broker), int8 vs fp32.",
+            help="Only the scoring path: model-only vs scorer vs score agent vs full path.",
         ),
     ] = False,
+    in_process: Annotated[
+        bool,
+        typer.Option("--in-process", help="Only the spine stages in process (no broker)."),
+    ] = False,
+    events: Annotated[int, typer.Option(help="Events for --scoring / --in-process runs.")] = 2000,
 ) -> None:
-    """Measure throughput and print it (spine in process; --scoring: the scoring path)."""
+    """Measure the pipeline against its limits on a local broker and print a table.
+
+    Transport limit, spine, model limit, full pipeline (closed loop), latency at 50% load,
+    two workers vs one, a naive transformers baseline and a DistilBERT-sized anchor (these two
+    need the training venv: make train-setup). Results are saved under bench/results/.
+    """
     if scoring:
         from pipeline.bench_scoring import run_scoring_bench
 
         result = run_scoring_bench(min(events, 2000))
-    else:
+    elif in_process:
         from pipeline.bench import run_spine_bench
 
         result = run_spine_bench(events)
+    else:
+        from pipeline.benchmarks.suite import render, run_suite
+
+        result = run_suite(quick=quick)
+        if not as_json:
+            typer.echo(render(result))
+            return
     if as_json:
         typer.echo(json.dumps(result, sort_keys=True))
         return

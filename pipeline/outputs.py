@@ -85,6 +85,27 @@ def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) 
     }
 
 
+def newest_timestamp(settings: Settings, topics: list[str]) -> float:
+    """Wall-clock seconds of the newest record over ``topics`` (Kafka timestamps)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)]
+        consumer.assign(parts)
+        ends = consumer.end_offsets(parts)
+        for tp, end in ends.items():
+            consumer.seek(tp, max(0, end - 1))
+        newest = 0
+        pending = {tp for tp, end in ends.items() if end}
+        deadline = time.monotonic() + 10
+        while pending and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                newest = max([newest, *(r.timestamp for r in records)])
+                pending.discard(tp)
+        return newest / 1000
+    finally:
+        consumer.close()
+
+
 def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
     """Current end offset of every partition of ``topics`` (a starting point for ``collect``)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)

@@ -24,8 +24,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """``cxstream worker`` in its own process group, logging to a file."""
 
-    def __init__(self, settings: Settings, log_path: Path, *, loglevel: str = "info") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        *,
+        loglevel: str = "info",
+        module: str = "pipeline.cli",
+    ) -> None:
         self.settings = settings
+        self.module = module
         self.log_path = log_path
         self.loglevel = loglevel
         self.proc: subprocess.Popen[bytes] | None = None
@@ -35,7 +43,7 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", "--loglevel", self.loglevel],
+            [sys.executable, "-m", self.module, "worker", "--loglevel", self.loglevel],
             env=settings_env(self.settings),
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -68,6 +76,19 @@ class WorkerProcess:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+    def peak_rss_mb(self) -> float | None:
+        """The worker's peak resident memory so far (Linux ``VmHWM``), in MiB."""
+        if self.proc is None:
+            return None
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return None
 
     def log_tail(self, lines: int = 40) -> str:
         try:

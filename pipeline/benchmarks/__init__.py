@@ -1,0 +1,1 @@
+"""Benchmarks: transport limit, spine, model, full pipeline, baselines (cxstream bench)."""
