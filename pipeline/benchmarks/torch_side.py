@@ -208,6 +208,65 @@ def distilbert(out_dir: Path) -> dict[str, Any]:
     return {"out": str(out_dir), "sha256": card.sha256, "seconds": round(seconds, 1), "built": True}
 
 
+PAIR_NAME = "minilm-random-head"
+PAIR_GENERATOR = "python -m pipeline.benchmarks.torch_side minilm-pair"
+
+
+def minilm_pair(out_dir: Path) -> dict[str, Any]:
+    """The bundled model's encoder (MiniLM, random 3-label head) exported fp32 and int8.
+
+    Same architecture and export path as ``models/cx-minilm-multihead``: the pair lets the
+    runtime bench time int8 against fp32 when the build's own fp32 graph is not at hand.
+    """
+    dirs = {"fp32": out_dir / "fp32", "int8": out_dir / "int8"}
+    cards = {}
+    for kind, directory in dirs.items():
+        if (directory / "model_card.json").exists():
+            card = load_card(directory)
+            if card.created_with.get("generator") == PAIR_GENERATOR and (
+                file_sha256(directory / "model.onnx") == card.sha256
+            ):
+                cards[kind] = card
+    if len(cards) == 2:
+        return {**{k: str(v) for k, v in dirs.items()}, "built": False}
+    began = time.perf_counter()
+    torch, transformers = training_stack()
+    from pipeline.modeling.hf_export import export_checkpoint
+
+    with tempfile.TemporaryDirectory(prefix="cx-pair-") as work:
+        checkpoint = Path(work) / PAIR_NAME
+        torch.manual_seed(0)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            minilm_dir(),
+            num_labels=len(ANCHOR_LABELS),
+            id2label=ANCHOR_LABELS,
+            label2id={label: i for i, label in ANCHOR_LABELS.items()},
+            local_files_only=True,
+        ).eval()
+        model.save_pretrained(checkpoint)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
+        tokenizer.save_pretrained(checkpoint)
+        for kind, directory in dirs.items():
+            with contextlib.redirect_stdout(sys.stderr):
+                card = export_checkpoint(
+                    str(checkpoint),
+                    directory,
+                    head="sentiment",
+                    quantize=kind == "int8",
+                    max_length=ANCHOR_MAX_LENGTH,
+                    name=f"{PAIR_NAME}-{kind}",
+                    progress=log,
+                )
+            card = card.model_copy(
+                update={"created_with": {**card.created_with, "generator": PAIR_GENERATOR}}
+            )
+            (directory / "model_card.json").write_text(
+                json.dumps(card.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+            )
+    seconds = round(time.perf_counter() - began, 1)
+    return {**{k: str(v) for k, v in dirs.items()}, "built": True, "seconds": seconds}
+
+
 def positive_int(value: str) -> int:
     """argparse type: an integer ≥ 1."""
     number = int(value)
@@ -268,6 +327,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     anchor_cmd.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="model directory"
     )
+    pair_cmd = commands.add_parser(
+        "minilm-pair",
+        help="export the bundled model's encoder as fp32 and int8 (int8 vs fp32 speed)",
+        description="all-MiniLM-L6-v2 with a random 3-label head (seed 0), exported by "
+        "export_checkpoint twice: DIR/fp32 (no quantisation) and DIR/int8 (dynamic int8 "
+        'per-channel). Kept when already there. Prints {"fp32", "int8", "built"}.',
+    )
+    pair_cmd.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory")
     return parser.parse_args(argv)
 
 
@@ -278,6 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "naive":
             texts = read_texts(args.texts)
             result = naive(texts, max_seconds=args.max_seconds, limit=args.limit)
+        elif args.command == "minilm-pair":
+            result = minilm_pair(args.out.resolve())
         else:
             result = distilbert(args.out.resolve())
     except UsageError as exc:

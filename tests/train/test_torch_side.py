@@ -165,3 +165,19 @@ def test_help_lists_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "naive" in out
     assert "distilbert" in out
+
+
+def test_minilm_pair_exports_the_same_encoder_fp32_and_int8(tmp_path: Path) -> None:
+    first = torch_side.minilm_pair(tmp_path / "pair")
+    assert first["built"] is True
+    fp32, int8 = OnnxModel(Path(first["fp32"])), OnnxModel(Path(first["int8"]))
+    assert (Path(first["int8"]) / "model.onnx").stat().st_size < (
+        Path(first["fp32"]) / "model.onnx"
+    ).stat().st_size / 2  # int8 weights
+    logits = {
+        name: model.run(TEXTS[:4])["logits"] for name, model in (("fp32", fp32), ("int8", int8))
+    }
+    assert logits["fp32"].shape == logits["int8"].shape == (4, 3)
+    assert np.abs(logits["fp32"] - logits["int8"]).max() < 0.5  # same model, quantised
+    again = torch_side.minilm_pair(tmp_path / "pair")
+    assert again["built"] is False
