@@ -518,6 +518,8 @@ def bench(
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Our readers assign partitions without a group on purpose; kafka-python warns about it.
+    logging.getLogger("kafka.coordinator.consumer").setLevel(logging.ERROR)
     app()
 
 

@@ -78,9 +78,15 @@ def run_demo(
         )
         say("[5/5] waiting until every event is accounted for …")
 
-        def progress(out: Outputs) -> None:
-            if not quiet and out.accounted % 500 < 50:
-                say(f"      {out.accounted}/{len(delivered)} accounted")
+        last_said = [0.0]
+
+        def progress(out: Outputs) -> None:  # at most one line every 3 s
+            if not quiet and time.monotonic() - last_said[0] >= 3.0:
+                last_said[0] = time.monotonic()
+                say(
+                    f"      {out.accounted}/{len(delivered)} accounted, "
+                    f"{len(out.enriched)} enriched"
+                )
 
         out = collect(
             settings,
