@@ -93,7 +93,20 @@ def decode_json(value: bytes) -> dict[str, Any]:
         raise InputError(
             ReasonCode.INVALID_JSON, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels"
         )
+    if "\\u" in text and _has_lone_surrogate(data):
+        raise InputError(
+            ReasonCode.INVALID_UTF8, "payload escapes a lone UTF-16 surrogate (\\ud800-\\udfff)"
+        )
     return data
+
+
+def _has_lone_surrogate(data: dict[str, Any]) -> bool:
+    """True when a ``\\uXXXX`` escape decoded to a lone surrogate: no UTF-8 can carry it."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -108,6 +121,16 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
     return False
+
+
+def _broker_time(timestamp_ms: int | None) -> datetime | None:
+    """The record's Kafka timestamp, or None when absent or out of datetime's range."""
+    if timestamp_ms is None or timestamp_ms <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a producer may set any int64 CreateTime
+        return None
 
 
 def _str_or_none(value: object) -> str | None:
@@ -157,11 +180,7 @@ class Standardiser:
             model = RAW_MODELS[channel].model_validate(data)
         except ValidationError as exc:
             raise InputError(ReasonCode.SCHEMA_VIOLATION, _describe(exc)) from exc
-        received = (
-            datetime.fromtimestamp(msg.timestamp_ms / 1000, tz=UTC)
-            if msg.timestamp_ms is not None and msg.timestamp_ms > 0
-            else now
-        )
+        received = _broker_time(msg.timestamp_ms) or now
         builder = _Build(self, msg, received, now)
         if isinstance(model, WebEvent):
             return builder.web(model)

@@ -8,6 +8,8 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 MIN_CONFIDENCE = 0.5
 MIN_CHARS = 12
+_MACRO = {"ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh"}
+"""py3langid's ISO 639-3 dialect codes whose ISO 639-1 macrolanguage is unambiguous."""
 
 
 @lru_cache(maxsize=1)
@@ -20,4 +22,6 @@ def detect_language(text: str) -> str | None:
     if len(text.strip()) < MIN_CHARS:
         return None
     code, confidence = _identifier().classify(text)
-    return str(code) if confidence >= MIN_CONFIDENCE else None
+    code = _MACRO.get(code, code)
+    # The model also knows languages with no ISO 639-1 code (e.g. "zxx", "grc"): None for those.
+    return str(code) if confidence >= MIN_CONFIDENCE and len(code) == 2 else None

@@ -16,7 +16,10 @@ def _parse(line: str) -> tuple[dict[str, Any], str | None]:
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+            # Out again as strict UTF-8 JSON: NaN/Infinity (or 1e400), lone "\\ud800" escapes and
+            # deep nesting are not, so such a line is taken as plain text, like invalid JSON.
+            json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (ValueError, RecursionError):
             return {"text": stripped}, None
         if not isinstance(data, dict):
             return {"line": stripped}, "not a JSON object"
