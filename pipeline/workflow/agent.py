@@ -43,8 +43,7 @@ log = logging.getLogger("cxstream.workflow")
 
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 TICK_HEADER = "cx-kind"
-RESCAN_EVERY_S = 60.0
-TABLE_SIZE_EVERY_S = 15.0
+TABLE_SIZE_EVERY_S = 60.0
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -73,7 +72,7 @@ def add_workflow(
     customers = app.Table("customers", key_type=bytes, value_type=bytes)
     conversations = app.Table("conversations", key_type=bytes, value_type=bytes)
     deadlines: dict[str, float] = {}
-    scan = {"at": 0.0}
+    scan = {"due": True}  # rebuild deadlines from the table at start and after each rebalance
     log.info("workflow rules %s@%s (%s)", rules.version, rules.fingerprint, settings.rules_file)
 
     def remember(key: str, deadline: datetime | None) -> None:
@@ -194,8 +193,9 @@ def add_workflow(
     async def tick() -> None:
         """Send a tick to every customer whose next deadline has passed."""
         now = time.time()
-        if now - scan["at"] >= RESCAN_EVERY_S:  # after a restart or a rebalance
-            scan["at"] = now
+        if scan["due"]:  # the table was just recovered: this worker's keys may have changed
+            scan["due"] = False
+            deadlines.clear()
             for raw_key, raw in list(customers.items()):
                 key = raw_key.decode()
                 try:
@@ -203,6 +203,7 @@ def add_workflow(
                 except ValueError:
                     continue
                 remember(key, next_deadline(state, rules))
+            log.info("workflow timer: %d deadlines from the customers table", len(deadlines))
         due = [key for key, at in deadlines.items() if at <= now]
         for key in due:
             deadlines.pop(key, None)
@@ -211,6 +212,11 @@ def add_workflow(
                 value=json.dumps({"tick": now}).encode(),
                 headers={TICK_HEADER: b"tick"},
             )
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def rescan_after_rebalance(sender: Any, **_: Any) -> None:
+        """After recovery the timer rebuilds its deadlines from the table (one full scan)."""
+        scan["due"] = True
 
     @app.timer(TABLE_SIZE_EVERY_S)  # type: ignore[untyped-decorator]
     async def table_sizes() -> None:
@@ -227,4 +233,4 @@ def add_workflow(
             return web.json({"error": f"no profile for customer key {key!r}"}, status=404)
         return web.json(profile_of(state).model_dump(mode="json"))
 
-    del workflow_agent, tick, customer_profile, table_sizes
+    del workflow_agent, tick, customer_profile, table_sizes, rescan_after_rebalance
