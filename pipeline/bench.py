@@ -1,6 +1,7 @@
-"""``cxstream bench``: in-process spine throughput (standardise, resolve) on synthetic events.
+"""``cxstream bench --in-process``: spine stage throughput (standardise, resolve), no broker.
 
-The broker-backed benchmarks (transport limit, full pipeline, latency) build on this later.
+The broker-backed suite (transport limit, spine, full pipeline, latency, baselines) is
+``pipeline/benchmarks/suite.py`` (``cxstream bench``).
 """
 
 from __future__ import annotations
