@@ -43,7 +43,7 @@ log = logging.getLogger("cxstream.workflow")
 
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 TICK_HEADER = "cx-kind"
-TABLE_SIZE_EVERY_S = 60.0
+TABLE_SIZE_EVERY_S = 15.0
 
 
 def _as_bytes(value: Any) -> bytes:
