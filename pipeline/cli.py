@@ -226,14 +226,29 @@ def tail(
     prefix: Prefix = None,
 ) -> None:
     """Follow a topic and print its messages readably (Ctrl-C to stop)."""
-    from pipeline.tail import follow
-
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     name = topic if topic.startswith(settings.topic_prefix) else settings.topic_prefix + topic
+    _follow(settings, name, from_beginning, max_messages, idle_timeout, as_json)
+
+
+def _follow(
+    settings: Settings,
+    topic: str,
+    from_beginning: bool,
+    max_messages: int | None,
+    idle_timeout: float | None,
+    as_json: bool,
+    hint: str = "",
+) -> None:
+    """Print ``topic``'s messages until told to stop; a missing topic is a clear error."""
+    from kafka.errors import KafkaError
+
+    from pipeline.tail import follow
+
     try:
         for line in follow(
             settings,
-            name,
+            topic,
             from_beginning=from_beginning,
             max_messages=max_messages,
             idle_timeout_s=idle_timeout,
@@ -243,7 +258,9 @@ def tail(
     except KeyboardInterrupt:
         pass
     except LookupError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(f"{exc}{hint}") from exc
+    except KafkaError as exc:
+        raise _fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
 
 
 @app.command()
@@ -264,23 +281,16 @@ def alerts(
     prefix: Prefix = None,
 ) -> None:
     """Follow escalation alerts (cx.alerts): opened, updated, resolved, expired."""
-    from pipeline.tail import follow
-
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
-    try:
-        for line in follow(
-            settings,
-            settings.topics.alerts,
-            from_beginning=from_beginning,
-            max_messages=max_messages,
-            idle_timeout_s=idle_timeout,
-            as_json=as_json,
-        ):
-            typer.echo(line)
-    except KeyboardInterrupt:
-        pass
-    except LookupError as exc:
-        raise _fail(f"{exc} (run `cxstream topics create`)") from exc
+    _follow(
+        settings,
+        settings.topics.alerts,
+        from_beginning,
+        max_messages,
+        idle_timeout,
+        as_json,
+        hint=" (run `cxstream topics create`)",
+    )
 
 
 @app.command("rules")

@@ -18,15 +18,6 @@ AlertType = Literal[
     "vip_at_risk",
     "waiting_sla",
 ]
-ALERT_TYPES: tuple[AlertType, ...] = (
-    "urgent_message",
-    "negative_streak",
-    "sentiment_drop",
-    "repeat_contact",
-    "churn_signal",
-    "vip_at_risk",
-    "waiting_sla",
-)
 AlertStatus = Literal["opened", "updated", "resolved", "expired"]
 
 
