@@ -9,10 +9,11 @@ TRAIN_STAMP := $(TRAIN_VENV)/.installed
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SOAK_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
-	bench train-setup models model-eval clean
+	bench soak train-setup models model-eval clean test-reliability
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -66,6 +67,9 @@ test-unit: setup ## Unit tests only (no broker)
 test-integration: setup ## End-to-end tests on a real broker only
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m integration $(PYTEST_ARGS)
 
+test-reliability: setup ## Crash, broker restart, rebalance, hostile input on the real broker (~5 min)
+	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m reliability -rP $(PYTEST_ARGS)
+
 test-train: train-setup ## Model export tests (need torch: run in the training venv)
 	$(OFFLINE) $(TRAIN_VENV)/bin/pytest -p no:cacheprovider tests/train $(PYTEST_ARGS)
 
@@ -80,6 +84,9 @@ schemas: $(STAMP) ## Regenerate schemas/ from the pydantic models
 
 bench: setup ## Benchmark suite on a local broker (BENCH_ARGS=--quick for a < 10 min run)
 	$(BIN)/cxstream bench $(BENCH_ARGS)
+
+soak: setup ## Bounded soak run (10 min at 50% of the measured max rate; not in CI)
+	$(BIN)/cxstream soak --minutes 10 $(SOAK_ARGS)
 
 clean: ## Remove local state (broker data, worker state); keeps the venv and jar cache
 	-$(BIN)/cxstream broker stop

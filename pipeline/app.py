@@ -40,6 +40,7 @@ from pipeline.records import DeadLetter, ReasonCode, SourceRef
 from pipeline.resolve import Resolver, Standardised
 from pipeline.settings import Settings
 from pipeline.standardise import RawMessage, Standardiser
+from pipeline.tables import TABLE_OPTIONS
 from pipeline.workflow.agent import add_workflow
 from pipeline.workflow.config import cached_rules
 
@@ -106,6 +107,8 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
         table_cleanup_interval=settings.sweep_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
     raw_topic = app.topic(*names.raw_topics, **RAW)  # type: ignore[arg-type]
     resolve_topic = app.topic(names.resolve, partitions=1, **RAW)  # type: ignore[arg-type]
@@ -115,7 +118,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     identity = app.topic(names.identity, partitions=1, **RAW)  # type: ignore[arg-type]
 
     def table(name: str) -> Any:
-        return app.Table(name, partitions=1, key_type=str)
+        return app.Table(name, partitions=1, key_type=str, options=TABLE_OPTIONS)
 
     resolver = Resolver(
         settings,

@@ -126,6 +126,7 @@ def worker(
     from pipeline.app import build_app
     from pipeline.lag import LagMonitor
     from pipeline.metrics import Metrics
+    from pipeline.watchdog import add_watchdog
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     try:
@@ -144,7 +145,10 @@ def worker(
                 f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc}"
                 " (set CXSTREAM_METRICS_PORT to a free port, or 0 to turn metrics off)"
             ) from exc
-        LagMonitor(settings, metrics).start()
+    lag = LagMonitor(settings, metrics)
+    lag.start()
+    if settings.stall_timeout_s:
+        add_watchdog(faust_app, lag, settings.stall_timeout_s)
     Worker(faust_app, loglevel=loglevel).execute_from_commandline()
 
 
@@ -523,6 +527,50 @@ def bench(
         return
     for key, value in result.items():
         typer.echo(f"{key:<22} {value}")
+
+
+@app.command()
+def soak(
+    minutes: Annotated[
+        float, typer.Option(min=1.0, help="Minutes of traffic (the first half is warm-up).")
+    ] = 10.0,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Events/s to soak at (default: 50% of a closed-loop maximum measured first).",
+        ),
+    ] = None,
+    sample_s: Annotated[
+        float, typer.Option("--sample-s", min=1.0, help="Seconds between samples.")
+    ] = 15.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON report, at the end.")
+    ] = False,
+) -> None:
+    """Bounded soak: a worker at 50% of its measured maximum rate for --minutes.
+
+    Own broker (127.0.0.1:19292) and state (.cxstream/soak). Samples the
+    worker's RSS, state table sizes and consumer lag every --sample-s and
+    fits slopes over the second half (the first half is warm-up).
+
+    Flat: RSS grows <= 1 MiB/min, each table <= 5% of its size over the
+    second half, lag < 10 s of traffic, and every event is accounted for.
+    Exit 0 when flat, 1 when not; the report is saved as
+    bench/results/soak-<UTC time>.json. Not in CI: `make soak`.
+    """
+    from pipeline.soak import SoakError, render, run_soak
+
+    def say(line: str) -> None:
+        typer.echo(line, err=as_json)
+
+    try:
+        report = run_soak(minutes=minutes, rate=rate, sample_s=sample_s, say=say)
+    except (SoakError, broker.BrokerError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(report, sort_keys=True) if as_json else render(report))
+    if not report["flat"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

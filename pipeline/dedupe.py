@@ -7,6 +7,11 @@
 * **near_duplicate** — the same customer sent the same normalised text within
   ``near_window_s`` of event time (chat double-submit), under a new message id.
 
+A *replay* is not a duplicate: the same Kafka record (same topic, partition and offset) read
+again after a crash or a rebalance, before its offset was committed. The id entry remembers the
+record it came from, so a replay gets the decision the record got the first time (kept, or
+dropped as a near-duplicate of the same interaction) and the outputs are the same again.
+
 State is two mappings (Faust tables in the worker). Each entry carries the wall-clock time it
 was stored; :class:`ExpiryQueue` removes entries older than their window, so memory is bounded
 by (event rate x window).
@@ -81,6 +86,19 @@ class Deduplicator:
     def id_key(ix: Interaction) -> str:
         return f"{ix.channel}:{ix.source.source_message_id}"
 
+    @staticmethod
+    def record_of(ix: Interaction) -> str:
+        """The Kafka record an interaction was read from: ``topic:partition:offset``."""
+        return f"{ix.source.topic}:{ix.source.partition}:{ix.source.offset}"
+
+    def replayed(self, ix: Interaction) -> str | None:
+        """For a replay of a record already decided, the interaction id it was kept as (its
+        own id if it was kept, another one if it was dropped as a near-duplicate); else None."""
+        seen = self.seen_ids.get(self.id_key(ix))
+        if seen is not None and seen.get("src") == self.record_of(ix):
+            return str(seen["ix"])
+        return None
+
     def check_id(
         self, ix: Interaction, payload_digest: str, now: float
     ) -> tuple[DuplicateKind, str] | None:
@@ -91,7 +109,12 @@ class Deduplicator:
             if seen["h"] == payload_digest or ix.channel != "email":
                 return DuplicateKind.REDELIVERY, str(seen["ix"])
             return DuplicateKind.CROSS_RELAY, str(seen["ix"])
-        self.seen_ids[key] = {"ix": ix.interaction_id, "h": payload_digest, "t": now}
+        self.seen_ids[key] = {
+            "ix": ix.interaction_id,
+            "h": payload_digest,
+            "t": now,
+            "src": self.record_of(ix),
+        }
         self.id_expiry.stored(key, now)
         return None
 
@@ -119,7 +142,9 @@ class Deduplicator:
         occurred = ix.occurred_at.timestamp()
         for key in keys:
             seen = self.recent_texts.get(key)
-            if seen is not None and abs(occurred - float(seen["at"])) <= self.near_window:
+            if seen is None or seen["ix"] == ix.interaction_id:  # itself (a replay)
+                continue
+            if abs(occurred - float(seen["at"])) <= self.near_window:
                 return DuplicateKind.NEAR_DUPLICATE, str(seen["ix"])
         for key in keys:
             self.recent_texts[key] = {"ix": ix.interaction_id, "at": occurred, "t": now}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from kafka import KafkaAdminClient, KafkaConsumer
 
@@ -41,6 +42,8 @@ class LagMonitor(threading.Thread):
         self.metrics = metrics
         self.every_s = every_s
         self._stop_event = threading.Event()
+        self.latest: dict[tuple[str, int], int] = {}
+        self.measured_at: float | None = None
 
     def stop(self) -> None:
         """Ask the thread to finish after the current poll."""
@@ -56,10 +59,11 @@ class LagMonitor(threading.Thread):
                 if admin is None or consumer is None:
                     admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
                     consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers)
-                for (topic, partition), lag in measure_lag(
-                    admin, consumer, self.settings.app_id
-                ).items():
+                latest = measure_lag(admin, consumer, self.settings.app_id)
+                for (topic, partition), lag in latest.items():
                     self.metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
+                self.latest = latest
+                self.measured_at = time.monotonic()
                 failing = False
             except Exception as exc:  # the broker may be restarting: keep trying
                 if not failing:

@@ -97,6 +97,11 @@ class Metrics:
             "New alerts withheld by cooldown or the per-customer rate limit.",
             registry=r,
         )
+        self.alerts_replayed = Counter(
+            "cxstream_alerts_replayed_total",
+            "Alert changes a replayed input recomputed that were already on cx.alerts (not sent).",
+            registry=r,
+        )
         self.sentiment = Counter(
             "cxstream_sentiment_total",
             "Scored customer messages by sentiment label and channel.",

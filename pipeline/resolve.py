@@ -57,20 +57,28 @@ class Resolver:
         self.last_sweep = 0.0
 
     def process(self, item: Standardised, now: float) -> Outcome:
-        """Decide the fate of one standardised event (called once per event, in order)."""
+        """Decide the fate of one standardised event (called once per event, in order).
+
+        A replay of a record decided before (same source offset, read again after a crash)
+        gets the same decision again, so at-least-once delivery yields the same outputs."""
         if now - self.last_sweep >= self.sweep_interval:
             removed = self.dedupe.expire(now)
             self.last_sweep = now
             if removed:
                 log.debug("expired %d dedupe entries", removed)
         ix = item.interaction
-        hit = self.dedupe.check_id(ix, item.payload_digest, now)
-        if hit is not None:
-            return Outcome(duplicate=self._drop(ix, *hit, now=now, key=None))
+        kept_as = self.dedupe.replayed(ix)
+        if kept_as is None:
+            hit = self.dedupe.check_id(ix, item.payload_digest, now)
+            if hit is not None:
+                return Outcome(duplicate=self._drop(ix, *hit, now=now, key=None))
         resolution = self.identity.resolve(ix.identifiers, ix.interaction_id, now)
         ix = ix.model_copy(update={"customer_key": resolution.customer_key})
         outcome = Outcome(merges=resolution.merges)
-        near = self.dedupe.check_text(ix, now)
+        if kept_as is not None and kept_as != ix.interaction_id:  # replay of a near-duplicate
+            near: tuple[DuplicateKind, str] | None = (DuplicateKind.NEAR_DUPLICATE, kept_as)
+        else:
+            near = self.dedupe.check_text(ix, now)
         if near is not None:
             self.dedupe.kept_instead(ix, near[1])
             outcome.duplicate = self._drop(ix, *near, now=now, key=ix.customer_key)

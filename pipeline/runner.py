@@ -79,6 +79,14 @@ class WorkerProcess:
 
     def peak_rss_mb(self) -> float | None:
         """The worker's peak resident memory so far (Linux ``VmHWM``), in MiB."""
+        return self._status_mb("VmHWM")
+
+    def rss_mb(self) -> float | None:
+        """The worker's resident memory now (Linux ``VmRSS``), in MiB."""
+        return self._status_mb("VmRSS")
+
+    def _status_mb(self, field: str) -> float | None:
+        """A ``kB`` field of ``/proc/<pid>/status`` in MiB; None off Linux or once it exited."""
         if self.proc is None:
             return None
         try:
@@ -86,7 +94,7 @@ class WorkerProcess:
         except OSError:
             return None
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
         return None
 

@@ -111,6 +111,25 @@ class Settings(BaseSettings):
     workflow_tick_s: float = Field(
         1.0, gt=0, description="How often the timer looks for SLA breaches and expiries."
     )
+    alert_ledger_records: int = Field(
+        10_000,
+        ge=100,
+        description="Alert changes per cx.alerts partition read after a rebalance, so a replayed "
+        "input never sends an alert change twice (docs/reliability.md).",
+    )
+    session_timeout_s: float = Field(
+        30.0,
+        ge=6,
+        le=300,
+        description="Consumer group session timeout: how soon the group notices a dead worker "
+        "and moves its partitions to the others.",
+    )
+    stall_timeout_s: float = Field(
+        120.0,
+        ge=0,
+        description="Restart the worker in place when its partitions have lag and nothing was "
+        "processed for this long (0 = never; docs/reliability.md).",
+    )
     data_dir: Path = Field(
         PROJECT_ROOT.parent / "shared" / "data",
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",

@@ -12,13 +12,20 @@ changelogs are co-partitioned with the input and ``GET /customers/{key}`` is ans
 whichever worker owns the key (``table_route``). Timers cannot write tables: the timer sends a
 *tick* (header ``cx-kind: tick``) keyed by customer to the same topic, and the agent does the
 time-driven work (SLA breaches, expiry, idle conversations) when it reads it.
+
+Alerts are exact under at-least-once delivery (docs/reliability.md): when a message changes an
+alert, the agent waits for the broker to acknowledge the change before it writes the customer's
+state, and an :class:`~pipeline.workflow.ledger.AlertLedger` read from the tail of ``cx.alerts``
+after every rebalance keeps a replayed message from sending a change that is already there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +35,10 @@ from faust.types import EventT
 from pipeline.metrics import Metrics
 from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
+from pipeline.tables import TABLE_OPTIONS
 from pipeline.workflow.config import cached_rules
-from pipeline.workflow.engine import Workflow
+from pipeline.workflow.engine import EventOutcome, Workflow
+from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
 from pipeline.workflow.records import Alert
 from pipeline.workflow.rules import next_deadline
 from pipeline.workflow.state import (
@@ -44,6 +53,7 @@ log = logging.getLogger("cxstream.workflow")
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 TICK_HEADER = "cx-kind"
 TABLE_SIZE_EVERY_S = 15.0
+LEDGER_RETRY_S = 2.0
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -69,8 +79,10 @@ def add_workflow(
     # bytes → bytes (Faust picks the raw codec from the types): the changelog key is the customer
     # key's own bytes, so table_route's partitioner agrees with the partition the input was
     # produced to; values are pydantic's JSON, validated in Rust on read, no dict round trip.
-    customers = app.Table("customers", key_type=bytes, value_type=bytes)
-    conversations = app.Table("conversations", key_type=bytes, value_type=bytes)
+    customers = app.Table("customers", key_type=bytes, value_type=bytes, options=TABLE_OPTIONS)
+    conversations = app.Table(
+        "conversations", key_type=bytes, value_type=bytes, options=TABLE_OPTIONS
+    )
     deadlines: dict[str, float] = {}
     scan = {"due": True}  # rebuild deadlines from the table at start and after each rebalance
     log.info("workflow rules %s@%s (%s)", rules.version, rules.fingerprint, settings.rules_file)
@@ -102,14 +114,64 @@ def add_workflow(
             r = item.routing
             metrics.routed.labels(queue=r.queue, priority=r.priority).inc()
 
-    async def send_alerts(key: str, changes: list[Alert], suppressed: int) -> None:
+    ledger = AlertLedger(
+        lambda: read_topic_tail(
+            settings.bootstrap_servers, names.alerts, settings.alert_ledger_records
+        ),
+        capacity=settings.alert_ledger_records * settings.partitions,
+    )
+
+    async def ensure_ledger() -> None:
+        """Load the ledger after start and after each rebalance; retry while the broker is away."""
+        while not ledger.loaded:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, ledger.load)
+            except Exception as exc:  # the broker is unreachable: alerts must wait for it
+                log.warning("alert ledger: cannot read %s yet (%s); retrying", names.alerts, exc)
+                await asyncio.sleep(LEDGER_RETRY_S)
+
+    async def send_alerts(
+        key: str, changes: list[Alert], suppressed: int
+    ) -> list[tuple[Change, Awaitable[Any]]]:
+        """Send the changes not on the topic yet; return them with their delivery futures."""
+        if suppressed:
+            metrics.alerts_suppressed.inc(suppressed)
+        if not changes:
+            return []
+        await ensure_ledger()
+        pending: list[tuple[Change, Awaitable[Any]]] = []
         for alert in changes:
-            await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+            change = (alert.alert_id, alert.revision)
+            if change in ledger:
+                log.info(
+                    "alert %s revision %d is already on %s (replayed input): not sent again",
+                    *change,
+                    names.alerts,
+                )
+                metrics.alerts_replayed.inc()
+                continue
+            sent = await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
+            pending.append((change, sent))
             metrics.alerts.labels(
                 type=alert.type, severity=alert.severity, status=alert.status
             ).inc()
-        if suppressed:
-            metrics.alerts_suppressed.inc(suppressed)
+        return pending
+
+    async def acknowledged(pending: list[tuple[Change, Awaitable[Any]]]) -> None:
+        """Wait until the broker holds every change (the state may only be written after)."""
+        for change, sent in pending:
+            if sent is not None:
+                await sent
+            ledger.add(change)
+
+    def write_state(key: str, conv_key: str, outcome: EventOutcome) -> None:
+        customers[key.encode()] = outcome.customer.model_dump_json().encode()
+        kept = conv_key.removeprefix(f"{key}/") in outcome.customer.conversations
+        if outcome.conversation is not None and kept:  # a late, already-trimmed one is not
+            conversations[conv_key.encode()] = outcome.conversation.model_dump_json().encode()
+        for name in outcome.dropped_conversations:
+            conversations.pop(f"{key}/{name}".encode(), None)
+        remember(key, outcome.deadline)
 
     async def on_event(event: EventT[Any]) -> None:
         body = _as_bytes(event.message.value)
@@ -121,20 +183,14 @@ def add_workflow(
         key = item.customer_key or item.interaction_id
         metrics.events_in.labels(stage="workflow", channel=item.channel).inc()
         out_body = body
+        conv_key = f"{key}/{conversation_of(item)}"
         try:
-            conv_key = f"{key}/{conversation_of(item)}"
             raw_conv = conversations.get(conv_key.encode())
             conv = ConversationState.model_validate_json(raw_conv) if raw_conv else None
-            outcome = workflow.on_event(item, load_customer(key), conv)
-            if not outcome.duplicate:
-                customers[key.encode()] = outcome.customer.model_dump_json().encode()
-                if outcome.conversation is not None:
-                    conversations[conv_key.encode()] = (
-                        outcome.conversation.model_dump_json().encode()
-                    )
-                for name in outcome.dropped_conversations:
-                    conversations.pop(f"{key}/{name}".encode(), None)
-                remember(key, outcome.deadline)
+            outcome: EventOutcome | None = workflow.on_event(item, load_customer(key), conv)
+            assert outcome is not None
+            if not outcome.duplicate and not outcome.alerts:
+                write_state(key, conv_key, outcome)
             out_body = outcome.enriched.model_dump_json().encode()
         except Exception:  # a bug must not lose the interaction: it goes on unrouted
             log.exception("workflow failed on %s", item.interaction_id)
@@ -148,9 +204,12 @@ def add_workflow(
         if outcome.duplicate:
             return
         count_pulse(outcome.enriched, outcome.repeat_contact)
-        await send_alerts(key, outcome.alerts, outcome.suppressed)
+        pending = await send_alerts(key, outcome.alerts, outcome.suppressed)
         if outcome.profile is not None:
             await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
+        if outcome.alerts:  # the state that records an alert change follows the change itself
+            await acknowledged(pending)
+            write_state(key, conv_key, outcome)
 
     async def on_tick(event: EventT[Any]) -> None:
         key = _as_bytes(event.message.key).decode()
@@ -164,14 +223,15 @@ def add_workflow(
             if raw:
                 convs[name] = ConversationState.model_validate_json(raw)
         outcome = workflow.on_tick(state, convs, datetime.now(UTC))
+        pending = await send_alerts(key, outcome.alerts, outcome.suppressed)
+        if outcome.profile is not None:
+            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
+        await acknowledged(pending)
         if outcome.alerts or outcome.idle_conversations or outcome.profile is not None:
             customers[key.encode()] = outcome.customer.model_dump_json().encode()
         for name in outcome.idle_conversations:
             conversations.pop(f"{key}/{name}".encode(), None)
         remember(key, outcome.deadline)
-        await send_alerts(key, outcome.alerts, outcome.suppressed)
-        if outcome.profile is not None:
-            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
 
     @app.agent(scored, name="workflow")
     async def workflow_agent(stream: faust.StreamT[bytes]) -> None:
@@ -215,8 +275,10 @@ def add_workflow(
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def rescan_after_rebalance(sender: Any, **_: Any) -> None:
-        """After recovery the timer rebuilds its deadlines from the table (one full scan)."""
+        """After recovery the timer rebuilds its deadlines from the table (one full scan) and
+        the alert ledger is read again (this worker may now own other customers)."""
         scan["due"] = True
+        ledger.invalidate()
 
     @app.timer(TABLE_SIZE_EVERY_S)  # type: ignore[untyped-decorator]
     async def table_sizes() -> None:

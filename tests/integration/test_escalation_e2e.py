@@ -26,7 +26,7 @@ from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.workflow.config import DEFAULT_RULES_FILE
-from tests.integration.conftest import free_port
+from tests.conftest import free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ANGRY = {"id": "cus-angry-7", "email": "dana.angry@example.com", "phone": "+44 20 7946 0958"}

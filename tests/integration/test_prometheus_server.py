@@ -24,7 +24,7 @@ from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.synthetic import generate
-from tests.integration.conftest import free_port
+from tests.conftest import free_port
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))

@@ -73,7 +73,14 @@ def test_check_id_same_source_id(
     dd, seen, _ = dedupe()
     first = make("id-1", channel=channel)
     assert dd.check_id(first, first_digest, 10.0) is None
-    assert seen == {f"{channel}:id-1": {"ix": first.interaction_id, "h": first_digest, "t": 10.0}}
+    assert seen == {
+        f"{channel}:id-1": {
+            "ix": first.interaction_id,
+            "h": first_digest,
+            "t": 10.0,
+            "src": f"cx.raw.{channel}:0:0",
+        }
+    }
     assert dd.check_id(make("id-1", channel=channel), second_digest, 20.0) == (
         expected,
         first.interaction_id,

@@ -174,7 +174,7 @@ def test_email_duplicates(second: dict[str, Any], kind: DuplicateKind) -> None:
         envelope("email", email("<e1@x>", "ana@example.com", "Where is my order?")), 1.0
     )
     assert first.interaction is not None
-    outcome = state.process(envelope("email", second), 2.0)
+    outcome = state.process(envelope("email", second, offset=1), 2.0)
     assert outcome.interaction is None
     assert outcome.duplicate is not None
     assert outcome.duplicate.kind is kind
@@ -215,14 +215,37 @@ def test_redelivered_near_duplicate_points_at_the_kept_copy() -> None:
     state = State()
     kept = state.process(envelope("chat", chat("c-1", "hello there")), 1.0).interaction
     assert kept is not None
-    near = state.process(envelope("chat", chat("c-2", "hello there")), 2.0)
+    near = state.process(envelope("chat", chat("c-2", "hello there"), offset=1), 2.0)
     assert near.duplicate is not None
     assert near.duplicate.kind is DuplicateKind.NEAR_DUPLICATE
-    again = state.process(envelope("chat", chat("c-2", "hello there")), 3.0)
+    again = state.process(envelope("chat", chat("c-2", "hello there"), offset=2), 3.0)
     assert again.interaction is None
     assert again.duplicate is not None
     assert again.duplicate.kind is DuplicateKind.REDELIVERY
     assert again.duplicate.duplicate_of == kept.interaction_id
+
+
+def test_a_replayed_record_gets_its_first_decision_again() -> None:
+    """The same Kafka record read again (crash before the offset commit) is not a duplicate."""
+    state = State()
+    kept = state.process(envelope("chat", chat("c-1", "hello there"), offset=3), 1.0)
+    near = state.process(envelope("chat", chat("c-2", "hello  there"), offset=4), 2.0)
+    links = dict(state.links)
+    replay_kept = state.process(envelope("chat", chat("c-1", "hello there"), offset=3), 5.0)
+    replay_near = state.process(envelope("chat", chat("c-2", "hello  there"), offset=4), 6.0)
+    assert replay_kept.duplicate is None
+    assert replay_kept.interaction == kept.interaction
+    assert replay_kept.merges == []
+    assert near.duplicate is not None and replay_near.duplicate is not None
+    assert replay_near.interaction is None
+    assert replay_near.duplicate.model_copy(update={"dropped_at": None}) == (
+        near.duplicate.model_copy(update={"dropped_at": None})
+    )
+    assert state.links == links
+    # The same message id from another record is still a redelivery.
+    other = state.process(envelope("chat", chat("c-1", "hello there"), offset=7), 8.0)
+    assert other.duplicate is not None
+    assert other.duplicate.kind is DuplicateKind.REDELIVERY
 
 
 def test_merges_are_reported() -> None:

@@ -17,23 +17,37 @@ from unittest import mock
 
 import faust
 import pytest
+from prometheus_client import CollectorRegistry
 
 from pipeline.app import build_app
 from pipeline.metrics import Metrics
 from pipeline.records import Enriched
 from pipeline.settings import Settings
+from pipeline.workflow.state import MAX_CONVERSATIONS
 from tests.unit.workflow_factory import enriched
 
 Sent = list[tuple[str, bytes | None, Any]]
 
 
 @pytest.fixture
-def captured() -> Iterator[Sent]:
-    """Every Topic.send / send_soon as (topic, key, value), nothing sent to Kafka."""
+def on_alert_topic() -> list[bytes]:
+    """What the alert ledger reads as the tail of cx.alerts (empty: a fresh topic)."""
+    return []
+
+
+@pytest.fixture
+def captured(on_alert_topic: list[bytes]) -> Iterator[Sent]:
+    """Every Topic.send / send_soon as (topic, key, value), nothing sent to Kafka; each send
+    is acknowledged at once."""
     sent: Sent = []
 
-    async def send(self: faust.Topic, *, key: Any = None, value: Any = None, **_: Any) -> None:
+    async def send(
+        self: faust.Topic, *, key: Any = None, value: Any = None, **_: Any
+    ) -> asyncio.Future[None]:
         sent.append((self.get_topic_name(), key, value))
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
 
     def send_soon(
         self: faust.Topic,
@@ -49,6 +63,7 @@ def captured() -> Iterator[Sent]:
     with (
         mock.patch.object(faust.Topic, "send", send),
         mock.patch.object(faust.Topic, "send_soon", send_soon),
+        mock.patch("pipeline.workflow.agent.read_topic_tail", lambda *_: list(on_alert_topic)),
     ):
         yield sent
 
@@ -121,6 +136,54 @@ def test_agent_emits_enriched_alerts_and_profiles(
     assert app.tables["conversations"].get(b"cus_test/conv-1") is not None
     changelogs = {t for t, _, _ in captured if t.endswith("-changelog")}
     assert changelogs == {"t-customers-changelog", "t-conversations-changelog"}
+
+
+def test_alert_state_is_written_only_after_the_alert_is_acknowledged(
+    tmp_path: Path, captured: Sent
+) -> None:
+    """A recovered state never records an alert change the topic does not hold."""
+    app = _app(tmp_path)
+    _run(app, [_body(e) for e in NEGATIVE_CHATS])
+    topics = [t for t, _, _ in captured]
+    opened = topics.index("cx.alerts")
+    state_writes = [i for i, t in enumerate(topics) if t == "t-customers-changelog"]
+    assert len(state_writes) == 3
+    assert state_writes[-1] > opened  # the third message's state follows its alert
+    assert state_writes[1] < opened
+
+
+def test_a_replay_does_not_send_an_alert_already_on_the_topic(
+    tmp_path: Path, captured: Sent, on_alert_topic: list[bytes]
+) -> None:
+    """State lost, alert delivered (a crash between the two): the replay must not re-open it."""
+    _run(_app(tmp_path / "first"), [_body(e) for e in NEGATIVE_CHATS])
+    [first] = [v for t, _, v in captured if t == "cx.alerts"]
+    on_alert_topic.append(first)
+    captured.clear()
+    metrics = Metrics(registry=CollectorRegistry())
+    replay = _app(tmp_path / "replay", metrics)
+    _run(replay, [_body(e) for e in NEGATIVE_CHATS])
+    assert _on(captured, "cx.alerts") == []
+    assert len(_on(captured, "cx.enriched")) == 3
+    state = json.loads(replay.tables["customers"][b"cus_test"])
+    assert [a["alert_id"] for a in state["open_alerts"].values()] == [json.loads(first)["alert_id"]]
+    assert metrics.registry.get_sample_value("cxstream_alerts_replayed_total") == 1.0
+    # The next change of that alert (revision 2) is new and is sent.
+    _run(replay, [_body(enriched("worse", negative=0.99, minutes=3, interaction_id="ix5"))])
+    [update] = _on(captured, "cx.alerts")
+    assert (update["status"], update["revision"]) == ("updated", 2)
+
+
+def test_late_conversations_do_not_grow_the_table(tmp_path: Path, captured: Sent) -> None:
+    """A conversation older than the newest MAX_CONVERSATIONS is trimmed at once, not stored."""
+    app = _app(tmp_path)
+    newest = [enriched("hi", conversation=f"c{i}", minutes=100 + i) for i in range(60)]
+    late = [enriched("hi", conversation=f"late{i}", minutes=i) for i in range(20)]
+    _run(app, [_body(e) for e in newest + late])
+    stored = list(app.tables["conversations"])
+    state = json.loads(app.tables["customers"][b"cus_test"])
+    assert len(stored) == len(state["conversations"]) == MAX_CONVERSATIONS
+    assert {k.decode().removeprefix("cus_test/") for k in stored} == set(state["conversations"])
 
 
 def test_a_tick_raises_the_sla_alert_from_the_table(tmp_path: Path, captured: Sent) -> None:

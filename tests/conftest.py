@@ -1,4 +1,8 @@
-"""A real Apache Kafka broker (KRaft, from Maven Central jars) for the whole test session."""
+"""A real Apache Kafka broker (KRaft, from Maven Central jars) for the whole test session.
+
+Started on first use by a test in tests/integration or tests/reliability (unit tests never ask
+for it) and stopped at the end of the session.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,12 @@ def free_port() -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.fspath):
+        path = str(item.fspath)
+        if "tests/integration" in path:
             item.add_marker(pytest.mark.integration)
+        if "tests/reliability" in path:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.reliability)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,241 @@
+"""Exact accounting of a disrupted run: every input once, every alert change once, nothing lost.
+
+Kafka delivers at least once, so after a crash an output may be *redelivered*: the same
+decision about the same input record, written again. The pipeline's promise
+(docs/reliability.md) is that such copies are identical decisions (same ``interaction_id``,
+same kind), never a different one, and that alert changes are never written twice at all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipeline.outputs import end_offsets
+from pipeline.produce import Delivered, Outgoing, produce
+from pipeline.records import DuplicateKind, ReasonCode
+from pipeline.settings import Settings
+from pipeline.synthetic import RawRecord
+
+Place = tuple[str, int, int]
+REASON_CODES = {code.value for code in ReasonCode}
+DUPLICATE_KINDS = {kind.value for kind in DuplicateKind}
+
+
+def place_of(record: dict[str, Any]) -> Place:
+    src = record["source"]
+    return (src["topic"], src["partition"], src["offset"])
+
+
+@dataclass
+class Observed:
+    """Everything the pipeline wrote for one run, read from its output topics."""
+
+    decisions: dict[Place, list[str]] = field(default_factory=lambda: defaultdict(list))
+    interaction_ids: dict[Place, str] = field(default_factory=dict)
+    enriched: Counter[str] = field(default_factory=Counter)
+    deadletters: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def settled(self, places: set[Place]) -> bool:
+        """Every input has a decision and every kept interaction its enriched copy."""
+        if not places <= self.decisions.keys():
+            return False
+        return all(ix in self.enriched for ix in self.interaction_ids.values())
+
+
+def _decision(topic_kind: str, record: dict[str, Any]) -> str:
+    if topic_kind == "interaction":
+        return "interaction"
+    if topic_kind == "duplicate":
+        return str(record["kind"])
+    return f"deadletter:{record['reason_code']}"
+
+
+def read_outputs(
+    settings: Settings, places: set[Place], *, timeout_s: float, settle_s: float = 4.0
+) -> Observed:
+    """Read every output topic from the beginning until all ``places`` are decided and enriched
+    (then ``settle_s`` more to catch late copies), or ``timeout_s`` passes."""
+    names = settings.topics
+    kinds = {
+        names.interactions: "interaction",
+        names.duplicates: "duplicate",
+        names.deadletter: "deadletter",
+        names.enriched: "enriched",
+        names.alerts: "alert",
+        names.profiles: "profile",
+    }
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    parts = [TopicPartition(t, p) for t in kinds for p in consumer.partitions_for_topic(t) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    seen = Observed()
+    deadline = time.monotonic() + timeout_s
+    settled_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500, max_records=5000).items():
+                kind = kinds[tp.topic]
+                for rec in records:
+                    value = json.loads(rec.value)
+                    if kind == "enriched":
+                        seen.enriched[value["interaction_id"]] += 1
+                    elif kind == "alert":
+                        seen.alerts.append(value)
+                    elif kind == "profile":
+                        seen.profiles[value["customer_key"]] = value
+                    else:
+                        where = place_of(value)
+                        seen.decisions[where].append(_decision(kind, value))
+                        if kind == "interaction":
+                            seen.interaction_ids[where] = value["interaction_id"]
+                        if kind == "deadletter":
+                            seen.deadletters.append(value)
+            if seen.settled(places):
+                settled_at = settled_at or time.monotonic()
+                if time.monotonic() - settled_at >= settle_s:
+                    break
+            else:
+                settled_at = None
+        return seen
+    finally:
+        consumer.close()
+
+
+@dataclass
+class Report:
+    """The numbers a scenario prints (and docs/reliability.md quotes)."""
+
+    scenario: str
+    inputs: int
+    interactions: int
+    duplicates: int
+    deadletters: int
+    redelivered_decisions: int
+    redelivered_enriched: int
+    alert_changes: int
+    alerts_opened: int
+    recovery_s: float
+    drain_s: float
+    problems: list[str]
+
+    def line(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def check(
+    scenario: str,
+    records: list[RawRecord],
+    delivered: list[Delivered],
+    seen: Observed,
+    *,
+    recovery_s: float,
+    drain_s: float,
+) -> Report:
+    """Compare what came out with the ground truth of every input; list every violation."""
+    problems: list[str] = []
+    pairs = zip(delivered, records, strict=True)
+    expected = {(d.topic, d.partition, d.offset): r.expect for d, r in pairs}
+    redelivered = 0
+    for where, expect in expected.items():
+        got = seen.decisions.get(where, [])
+        if not got:
+            problems.append(f"lost: {where} (expected {expect})")
+            continue
+        if len(set(got)) > 1:
+            problems.append(f"two different decisions for {where}: {sorted(set(got))}")
+        if expect and got[0] != expect:  # "" = no ground truth: any one decision will do
+            problems.append(f"{where}: expected {expect}, got {got[0]}")
+        redelivered += len(got) - 1
+    extra = set(seen.decisions) - expected.keys()
+    if extra:
+        problems.append(f"{len(extra)} outputs for inputs never produced: {sorted(extra)[:3]}")
+    for dead in seen.deadletters:
+        if dead["reason_code"] not in REASON_CODES or not dead["reason"]:
+            problems.append(f"dead letter without a known reason code: {dead}")
+    missing = [ix for ix in seen.interaction_ids.values() if ix not in seen.enriched]
+    if missing:
+        problems.append(f"{len(missing)} interactions never enriched, e.g. {missing[:3]}")
+    changes = Counter((a["alert_id"], a["revision"]) for a in seen.alerts)
+    twice = [c for c, n in changes.items() if n > 1]
+    if twice:
+        problems.append(f"alert changes written more than once: {twice[:5]}")
+    revisions: dict[str, set[int]] = defaultdict(set)
+    for alert_id, revision in changes:
+        revisions[alert_id].add(revision)
+    gaps = [a for a, revs in revisions.items() if revs != set(range(1, max(revs) + 1))]
+    if gaps:
+        problems.append(f"alerts with a lost change (revision gap): {gaps[:5]}")
+    return Report(
+        scenario=scenario,
+        inputs=len(expected),
+        interactions=sum(1 for got in seen.decisions.values() if got[0] == "interaction"),
+        duplicates=sum(1 for got in seen.decisions.values() if got[0] in DUPLICATE_KINDS),
+        deadletters=sum(1 for got in seen.decisions.values() if got[0].startswith("deadletter")),
+        redelivered_decisions=redelivered,
+        redelivered_enriched=sum(n - 1 for n in seen.enriched.values()),
+        alert_changes=len(seen.alerts),
+        alerts_opened=sum(1 for a in seen.alerts if a["status"] == "opened"),
+        recovery_s=round(recovery_s, 1),
+        drain_s=round(drain_s, 1),
+        problems=problems,
+    )
+
+
+class Producer(threading.Thread):
+    """Sends the records at a fixed rate in the background (load while the test disrupts)."""
+
+    def __init__(self, settings: Settings, records: list[RawRecord], rate: float) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.records = records
+        self.rate = rate
+        self.delivered: list[Delivered] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            topics = self.settings.topics
+            outgoing = [Outgoing(topics.raw(r.channel), r.key, r.value) for r in self.records]
+            self.delivered = produce(self.settings, outgoing, rate=self.rate)
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+    def finish(self, timeout_s: float) -> list[Delivered]:
+        self.join(timeout_s)
+        if self.is_alive():
+            raise TimeoutError(f"producer still sending after {timeout_s:.0f}s")
+        if self.error is not None:
+            raise self.error
+        return self.delivered
+
+
+def wait_for(
+    what: str, condition: Callable[[], bool], timeout_s: float, every_s: float = 0.5
+) -> float:
+    """Poll ``condition`` until true; return the seconds it took (raise after ``timeout_s``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(every_s)
+    raise TimeoutError(f"{what}: not within {timeout_s:.0f}s")
+
+
+def decided(settings: Settings) -> int:
+    """Outputs written so far on cx.interactions, cx.duplicates and cx.deadletter (progress)."""
+    t = settings.topics
+    return sum(end_offsets(settings, [t.interactions, t.duplicates, t.deadletter]).values())
