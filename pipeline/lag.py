@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer
 
@@ -18,16 +19,26 @@ from pipeline.settings import Settings
 log = logging.getLogger("cxstream.lag")
 
 
+@dataclass(frozen=True)
+class PartitionLag:
+    """The group's committed offset of one partition and how far the end is beyond it."""
+
+    committed: int
+    lag: int
+
+
 def measure_lag(
     admin: KafkaAdminClient, consumer: KafkaConsumer, group: str
-) -> dict[tuple[str, int], int]:
-    """``{(topic, partition): lag}`` for every partition the group has committed."""
+) -> dict[tuple[str, int], PartitionLag]:
+    """``{(topic, partition): PartitionLag}`` for every partition the group has committed."""
     committed = admin.list_group_offsets({group: None}).get(group) or {}
     if not committed:
         return {}
     ends = consumer.end_offsets(list(committed))
     return {
-        (tp.topic, tp.partition): max(0, int(ends.get(tp, meta.offset)) - int(meta.offset))
+        (tp.topic, tp.partition): PartitionLag(
+            int(meta.offset), max(0, int(ends.get(tp, meta.offset)) - int(meta.offset))
+        )
         for tp, meta in committed.items()
         if meta.offset is not None and meta.offset >= 0
     }
@@ -42,7 +53,7 @@ class LagMonitor(threading.Thread):
         self.metrics = metrics
         self.every_s = every_s
         self._stop_event = threading.Event()
-        self.latest: dict[tuple[str, int], int] = {}
+        self.latest: dict[tuple[str, int], PartitionLag] = {}
         self.measured_at: float | None = None
 
     def stop(self) -> None:
@@ -60,8 +71,8 @@ class LagMonitor(threading.Thread):
                     admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
                     consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers)
                 latest = measure_lag(admin, consumer, self.settings.app_id)
-                for (topic, partition), lag in latest.items():
-                    self.metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
+                for (topic, partition), part in latest.items():
+                    self.metrics.lag.labels(topic=topic, partition=str(partition)).set(part.lag)
                 self.latest = latest
                 self.measured_at = time.monotonic()
                 failing = False

@@ -16,12 +16,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import faust
 
-from pipeline.lag import LagMonitor
+from pipeline.lag import LagMonitor, PartitionLag
 
 log = logging.getLogger("cxstream.watchdog")
 
@@ -29,48 +28,46 @@ EXIT_LOG_FLUSH_S = 0.2
 LAG_MAX_AGE_S = 30.0
 
 
-@dataclass
-class Progress:
-    """One look at the worker: events handled so far, recovery left, lag of its partitions."""
-
-    events: int
-    recovery_left: int
-    lag: int
+TP = tuple[str, int]
 
 
 class StallDetector:
-    """Decides, from successive :class:`Progress` samples, whether the worker is stalled."""
+    """Finds partitions that have lag but whose committed offset has not moved for a while."""
 
     def __init__(self, timeout_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.timeout_s = timeout_s
         self.clock = clock
-        self.last: Progress | None = None
-        self.since = clock()
+        self.since: dict[TP, tuple[int, float]] = {}
+        self.recovery_left: int | None = None
 
-    def stalled(self, now: Progress) -> bool:
-        """True when there is lag and neither events nor recovery moved for ``timeout_s``."""
-        moved = (
-            self.last is None
-            or now.events != self.last.events
-            or now.recovery_left != self.last.recovery_left
-            or now.lag == 0
-        )
-        self.last = now
-        if moved:
-            self.since = self.clock()
-            return False
-        return self.clock() - self.since >= self.timeout_s
+    def stalled(self, partitions: Mapping[TP, PartitionLag], recovery_left: int = 0) -> list[TP]:
+        """The partitions stuck for ``timeout_s``: lag > 0 and the same committed offset.
 
-    def idle_for(self) -> float:
-        return self.clock() - self.since
+        Table recovery that is still moving (``recovery_left`` changes) counts as progress for
+        every partition: a large restore is slow, not stalled."""
+        now = self.clock()
+        recovering = recovery_left != self.recovery_left and self.recovery_left is not None
+        self.recovery_left = recovery_left
+        stuck: list[TP] = []
+        since: dict[TP, tuple[int, float]] = {}
+        for tp, part in partitions.items():
+            before = self.since.get(tp)
+            if part.lag == 0 or recovering or before is None or before[0] != part.committed:
+                since[tp] = (part.committed, now)
+                continue
+            since[tp] = before
+            if now - before[1] >= self.timeout_s:
+                stuck.append(tp)
+        self.since = since
+        return sorted(stuck)
 
 
-def assigned_lag(lag: Mapping[tuple[str, int], int], assigned: set[tuple[str, int]]) -> int:
-    """Total lag of the partitions this worker owns (other workers' lag is theirs to clear);
-    with no partitions at all (it left the group and never rejoined), the group's lag."""
+def owned(lag: Mapping[TP, PartitionLag], assigned: set[TP]) -> dict[TP, PartitionLag]:
+    """The partitions this worker owns (other workers' lag is theirs to clear); with no
+    partitions at all (it left the group and never rejoined), every partition of the group."""
     if not assigned:
-        return sum(lag.values())
-    return sum(v for tp, v in lag.items() if tp in assigned)
+        return dict(lag)
+    return {tp: part for tp, part in lag.items() if tp in assigned}
 
 
 def fresh(measured_at: float | None, max_age_s: float = LAG_MAX_AGE_S) -> bool:
@@ -95,18 +92,18 @@ def add_watchdog(app: faust.App, lag: LagMonitor, timeout_s: float) -> None:
 
     @app.timer(min(5.0, timeout_s / 4))  # type: ignore[untyped-decorator]
     async def stall_watchdog() -> None:
+        if not fresh(lag.measured_at):  # the broker is away: nothing can progress, no verdict
+            return
         assigned = {(tp.topic, tp.partition) for tp in app.consumer.assignment()}
         recovery: Any = app.tables.recovery  # type: ignore[attr-defined]
-        now = Progress(
-            events=app.monitor.events_total,
-            recovery_left=recovery.active_remaining_total() if recovery.in_recovery else 0,
-            # Unknown lag (the broker is away, so nothing can progress) never restarts anyone.
-            lag=assigned_lag(lag.latest, assigned) if fresh(lag.measured_at) else 0,
-        )
-        if detector.stalled(now):
+        left = recovery.active_remaining_total() if recovery.in_recovery else 0
+        stuck = detector.stalled(owned(lag.latest, assigned), left)
+        if stuck:
+            waiting = sum(lag.latest[tp].lag for tp in stuck)
+            names = ", ".join(f"{t}[{p}]" for t, p in stuck[:5])
             restart_in_place(
-                f"{now.lag} messages wait on this worker's partitions and nothing was processed "
-                f"for {detector.idle_for():.0f} s"
+                f"{waiting} messages wait on {len(stuck)} partitions ({names}) whose committed "
+                f"offset has not moved for {timeout_s:.0f} s"
             )
 
     del stall_watchdog

@@ -1,79 +1,88 @@
-"""The stall detector: restart only when there is work, and neither events nor recovery move."""
+"""The stall detector: a partition with lag whose committed offset stays put is stuck."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.watchdog import Progress, StallDetector, assigned_lag
+from pipeline.lag import PartitionLag
+from pipeline.watchdog import TP, StallDetector, owned
+
+A: TP = ("cx.raw.chat", 0)
+B: TP = ("cx.raw.chat", 1)
+Sample = tuple[float, dict[TP, PartitionLag], int]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _run(samples: list[tuple[float, Progress]], timeout_s: float = 60.0) -> list[bool]:
-    clock = Clock()
-    detector = StallDetector(timeout_s, clock)
+def _run(samples: list[Sample], timeout_s: float = 60.0) -> list[list[TP]]:
+    clock = {"now": 0.0}
+    detector = StallDetector(timeout_s, lambda: clock["now"])
     verdicts = []
-    for at, progress in samples:
-        clock.now = at
-        verdicts.append(detector.stalled(progress))
+    for at, partitions, recovery_left in samples:
+        clock["now"] = at
+        verdicts.append(detector.stalled(partitions, recovery_left))
     return verdicts
+
+
+def _p(committed: int, lag: int) -> PartitionLag:
+    return PartitionLag(committed, lag)
 
 
 @pytest.mark.parametrize(
     ("samples", "expected"),
     [
         pytest.param(
-            [(0, Progress(10, 0, 5)), (30, Progress(10, 0, 5)), (61, Progress(10, 0, 5))],
-            [False, False, True],
-            id="lag-and-no-events",
+            [(0, {A: _p(10, 5)}, 0), (30, {A: _p(10, 5)}, 0), (61, {A: _p(10, 9)}, 0)],
+            [[], [], [A]],
+            id="lag-and-offset-stuck",
         ),
         pytest.param(
-            [(0, Progress(10, 0, 0)), (30, Progress(10, 0, 0)), (90, Progress(10, 0, 0))],
-            [False, False, False],
+            [(0, {A: _p(10, 0)}, 0), (90, {A: _p(10, 0)}, 0)],
+            [[], []],
             id="idle-without-lag",
         ),
         pytest.param(
-            [(0, Progress(10, 0, 5)), (50, Progress(11, 0, 5)), (100, Progress(11, 0, 5))],
-            [False, False, False],
-            id="slow-but-moving",
+            [(0, {A: _p(10, 5)}, 0), (50, {A: _p(11, 5)}, 0), (100, {A: _p(11, 5)}, 0)],
+            [[], [], []],
+            id="slow-but-committing",
         ),
         pytest.param(
-            [(0, Progress(10, 900, 5)), (50, Progress(10, 400, 5)), (100, Progress(10, 1, 5))],
-            [False, False, False],
-            id="recovering-tables",
+            [
+                (0, {A: _p(1, 5), B: _p(7, 3)}, 0),
+                (30, {A: _p(9, 5), B: _p(7, 3)}, 0),
+                (60, {A: _p(20, 5), B: _p(7, 4)}, 0),
+            ],
+            [[], [], [B]],
+            id="one-partition-stuck-while-another-flows",
         ),
         pytest.param(
-            [(0, Progress(10, 400, 5)), (50, Progress(10, 400, 5)), (60, Progress(10, 400, 5))],
-            [False, False, True],
+            [(0, {A: _p(1, 5)}, 900), (50, {A: _p(1, 5)}, 400), (100, {A: _p(1, 5)}, 1)],
+            [[], [], []],
+            id="tables-recovering",
+        ),
+        pytest.param(
+            [(0, {A: _p(1, 5)}, 400), (50, {A: _p(1, 5)}, 400), (60, {A: _p(1, 5)}, 400)],
+            [[], [], [A]],
             id="recovery-stuck",
         ),
         pytest.param(
-            [(0, Progress(1, 0, 5)), (59, Progress(1, 0, 5)), (60, Progress(1, 0, 0))],
-            [False, False, False],
+            [(0, {A: _p(1, 5)}, 0), (59, {A: _p(1, 5)}, 0), (60, {A: _p(1, 0)}, 0)],
+            [[], [], []],
             id="lag-cleared-at-the-deadline",
         ),
     ],
 )
-def test_stall_verdicts(samples: list[tuple[float, Progress]], expected: list[bool]) -> None:
+def test_stall_verdicts(samples: list[Sample], expected: list[list[TP]]) -> None:
     assert _run(samples) == expected
 
 
-def test_the_clock_restarts_after_progress() -> None:
-    stuck = Progress(10, 0, 5)
-    samples = [(0, stuck), (50, Progress(11, 0, 5)), (100, Progress(11, 0, 5))]
-    samples.append((111, Progress(11, 0, 5)))
-    assert _run(samples) == [False, False, False, True]
+def test_the_clock_restarts_when_the_offset_moves() -> None:
+    samples: list[Sample] = [(0, {A: _p(1, 5)}, 0), (50, {A: _p(2, 5)}, 0)]
+    samples += [(100, {A: _p(2, 5)}, 0), (111, {A: _p(2, 5)}, 0)]
+    assert _run(samples) == [[], [], [], [A]]
 
 
-def test_lag_counts_only_this_workers_partitions() -> None:
-    lag = {("cx.raw.chat", 0): 7, ("cx.raw.chat", 1): 3, ("cx.enriched", 0): 100}
-    assert assigned_lag(lag, {("cx.raw.chat", 1)}) == 3
-    assert assigned_lag(lag, {("cx.raw.web", 0)}) == 0
-    # A worker that fell out of the group owns nothing: the group's lag is its concern.
-    assert assigned_lag(lag, set()) == 110
+def test_a_worker_watches_only_its_own_partitions() -> None:
+    lag = {A: _p(0, 7), B: _p(0, 3), ("cx.enriched", 0): _p(0, 100)}
+    assert owned(lag, {B}) == {B: lag[B]}
+    assert owned(lag, {("cx.raw.web", 0)}) == {}
+    # A worker that fell out of the group owns nothing: every partition is its concern.
+    assert owned(lag, set()) == lag
