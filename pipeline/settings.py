@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         "'score' for dedicated scoring workers (give each role its own CXSTREAM_APP_ID).",
     )
     producer_linger_ms: int = Field(
-        5,
+        1,
         ge=0,
         description="How long the worker's producer waits to fill a batch (fewer, larger writes).",
     )
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         description="Model directory the worker scores with (model.onnx + tokenizer + card).",
     )
     score_batch_size: int = Field(
-        128, ge=1, description="Most interactions taken into one scoring batch."
+        32, ge=1, description="Most interactions taken into one scoring batch."
     )
     score_bucket_size: int = Field(
         16,
