@@ -29,7 +29,6 @@ happens many times within the run. The report goes to ``bench/results/soak-<UTC 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import threading
 import time
@@ -204,17 +203,9 @@ def population_records(
     from a fixed population: the persons and their identifiers depend only on
     ``population_seed`` and ``customers`` (the first ``k`` are the same for any larger
     population); message ids, texts and times on ``seed`` and ``now``."""
-    gen = synthetic._Generator(random.Random(population_seed), now, customers)
-    gen.rng = random.Random(seed)
-    bad = min(max(20, n // 40), n // 4)
-    redeliveries = round(n * synthetic.REDELIVERY_SHARE)
-    relays = round(n * synthetic.CROSS_RELAY_SHARE)
-    near = round(n * synthetic.NEAR_DUPLICATE_SHARE)
-    drafts = gen.interactions(n - bad - redeliveries - relays - near)
-    drafts += gen.duplicates(drafts, redeliveries, relays, near)
-    drafts += gen.malformed(bad)
-    order = sorted(range(len(drafts)), key=lambda i: (drafts[i].order, i))
-    return [drafts[i].record() for i in order]
+    return synthetic.generate_from_population(
+        n, persons=customers, population_seed=population_seed, seed=seed, now=now
+    )
 
 
 # -- I/O -----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
-__all__ = ["MALFORMED_REASONS", "RawRecord", "generate", "summarise"]
+__all__ = ["MALFORMED_REASONS", "RawRecord", "generate", "generate_from_population", "summarise"]
 
 T = TypeVar("T")
 
@@ -404,8 +404,29 @@ def generate(
         raise ValueError("n must be >= 0")
     if n == 0:
         return []
+    gen = _Generator(random.Random(seed), _utc(now), max(3, round(n / 8)))
+    return _records(gen, n, malformed)
+
+
+def generate_from_population(
+    n: int, *, persons: int, population_seed: int, seed: int, now: datetime | None = None
+) -> list[RawRecord]:
+    """Like :func:`generate`, but the people (and their identifiers) depend only on
+    ``population_seed`` and ``persons`` — the same customers in every call, with new message
+    ids, texts and times from ``seed`` (a steady population for soak runs)."""
+    if n <= 0:
+        return []
+    gen = _Generator(random.Random(population_seed), _utc(now), persons)
+    gen.rng = random.Random(seed)
+    return _records(gen, n, None)
+
+
+def _utc(now: datetime | None) -> datetime:
     ref = datetime.now(UTC) if now is None else now
-    ref = ref.replace(tzinfo=UTC) if ref.tzinfo is None else ref.astimezone(UTC)
+    return ref.replace(tzinfo=UTC) if ref.tzinfo is None else ref.astimezone(UTC)
+
+
+def _records(gen: _Generator, n: int, malformed: int | None) -> list[RawRecord]:
     bad = min(max(20, n // 40), n // 4) if malformed is None else malformed
     bad = max(0, min(bad, n - 1))
     redeliveries = round(n * REDELIVERY_SHARE)
@@ -413,8 +434,6 @@ def generate(
     near = round(n * NEAR_DUPLICATE_SHARE)
     while redeliveries + relays + near > 0 and n - bad - redeliveries - relays - near < 1:
         redeliveries, relays, near = max(0, redeliveries - 1), max(0, relays - 1), max(0, near - 1)
-
-    gen = _Generator(random.Random(seed), ref, max(3, round(n / 8)))
     drafts = gen.interactions(n - bad - redeliveries - relays - near)
     drafts += gen.duplicates(drafts, redeliveries, relays, near)
     drafts += gen.malformed(bad)
