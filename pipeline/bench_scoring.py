@@ -34,7 +34,7 @@ from pipeline.records import Interaction
 from pipeline.runner import WorkerProcess
 from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.scoring.scorer import Scorer
-from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline.settings import PROJECT_ROOT, Settings, local_settings
 from pipeline.standardise import RawMessage, Standardiser
 from pipeline.synthetic import generate
 
@@ -99,12 +99,10 @@ def _agent(interactions: list[Interaction], timeout_s: float, agents: str) -> fl
     ``agents="score"``: until the last scored record lands on ``cx.internal.scored`` (its Kafka
     timestamp); otherwise until every interaction is read back from ``cx.enriched``.
     """
-    settings = get_settings(
-        state_dir=PROJECT_ROOT / ".cxstream" / "bench",
-        broker_port=19192,
-        controller_port=19193,
-        bootstrap_servers="127.0.0.1:19192",
-        web_port=16166,
+    settings = local_settings(
+        "bench",
+        19192,
+        16166,
         metrics_port=0,
         app_id="cxstream-bench",
         agents=agents,

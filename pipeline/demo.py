@@ -22,7 +22,7 @@ from pipeline.outputs import (
 )
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
-from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline.settings import Settings, local_settings
 from pipeline.synthetic import generate
 from pipeline.tail import render_alert
 from pipeline.workflow.config import cached_rules
@@ -34,12 +34,10 @@ class DemoError(RuntimeError):
 
 def demo_settings() -> Settings:
     """The embedded default: its own state dir and ports, so it never touches a user's broker."""
-    return get_settings(
-        state_dir=PROJECT_ROOT / ".cxstream" / "demo",
-        broker_port=19092,
-        controller_port=19093,
-        bootstrap_servers="127.0.0.1:19092",
-        web_port=16066,
+    return local_settings(
+        "demo",
+        19092,
+        16066,
         metrics_port=19464,
         app_id="cxstream-demo",
         topic_prefix="cx.",

@@ -160,3 +160,16 @@ class Settings(BaseSettings):
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (CLI flags) applied on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+def local_settings(name: str, broker_port: int, web_port: int, **overrides: object) -> Settings:
+    """Settings for a run on its own local broker (demo, bench, soak): state under
+    ``.cxstream/<name>``, the broker on ``broker_port`` and its controller on the next port."""
+    return get_settings(
+        state_dir=PROJECT_ROOT / ".cxstream" / name,
+        broker_port=broker_port,
+        controller_port=broker_port + 1,
+        bootstrap_servers=f"127.0.0.1:{broker_port}",
+        web_port=web_port,
+        **overrides,
+    )

@@ -48,7 +48,7 @@ from pipeline.benchmarks.suite import RESULTS_DIR, machine
 from pipeline.outputs import collect, end_offsets, newest_timestamp
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
-from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline.settings import Settings, local_settings
 from pipeline.synthetic import RawRecord
 
 RSS_SLOPE_MAX = 1.0  # MiB per minute over the second half
@@ -75,12 +75,10 @@ class SoakError(RuntimeError):
 
 def soak_settings() -> Settings:
     """Own state dir and ports (not the demo's, the bench's or a user's), short dedupe windows."""
-    return get_settings(
-        state_dir=PROJECT_ROOT / ".cxstream" / "soak",
-        broker_port=19292,
-        controller_port=19293,
-        bootstrap_servers="127.0.0.1:19292",
-        web_port=16366,
+    return local_settings(
+        "soak",
+        19292,
+        16366,
         metrics_port=19564,
         app_id="cxstream-soak",
         topic_prefix="cx.",

@@ -47,7 +47,7 @@ from pipeline.outputs import end_offsets, newest_timestamp
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.scoring.onnx_model import OnnxModel
-from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline.settings import PROJECT_ROOT, Settings, local_settings
 from pipeline.synthetic import generate
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -76,14 +76,7 @@ class Bench:
     def __init__(self, quick: bool, say: Callable[[str], None]) -> None:
         self.plan = Plan.of(quick)
         self.say = say
-        self.base = get_settings(
-            state_dir=PROJECT_ROOT / ".cxstream" / "bench-suite",
-            broker_port=19192,
-            controller_port=19193,
-            bootstrap_servers="127.0.0.1:19192",
-            web_port=16266,
-            metrics_port=0,
-        )
+        self.base = local_settings("bench-suite", 19192, 16266, metrics_port=0)
         self.records = generate(self.plan.events, seed=29)
         self.rss: list[float] = []
 

@@ -160,8 +160,7 @@ def add_workflow(
     async def acknowledged(pending: list[tuple[Change, Awaitable[Any]]]) -> None:
         """Wait until the broker holds every change (the state may only be written after)."""
         for change, sent in pending:
-            if sent is not None:
-                await sent
+            await sent
             ledger.add(change)
 
     def write_state(key: str, conv_key: str, outcome: EventOutcome) -> None:
@@ -187,11 +186,11 @@ def add_workflow(
         try:
             raw_conv = conversations.get(conv_key.encode())
             conv = ConversationState.model_validate_json(raw_conv) if raw_conv else None
-            outcome: EventOutcome | None = workflow.on_event(item, load_customer(key), conv)
-            assert outcome is not None
-            if not outcome.duplicate and not outcome.alerts:
-                write_state(key, conv_key, outcome)
-            out_body = outcome.enriched.model_dump_json().encode()
+            result = workflow.on_event(item, load_customer(key), conv)
+            if not result.duplicate and not result.alerts:
+                write_state(key, conv_key, result)
+            out_body = result.enriched.model_dump_json().encode()
+            outcome: EventOutcome | None = result
         except Exception:  # a bug must not lose the interaction: it goes on unrouted
             log.exception("workflow failed on %s", item.interaction_id)
             outcome = None

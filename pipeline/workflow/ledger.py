@@ -72,7 +72,6 @@ class AlertLedger:
         self.capacity = capacity
         self.known: OrderedDict[Change, None] = OrderedDict()
         self.loaded = False
-        self.skipped = 0
 
     def invalidate(self) -> None:
         """Partitions moved (rebalance): the next check reloads from the topic."""
