@@ -40,13 +40,14 @@ from pipeline.records import DeadLetter, ReasonCode, SourceRef
 from pipeline.resolve import Resolver, Standardised
 from pipeline.settings import Settings
 from pipeline.standardise import RawMessage, Standardiser
-from pipeline.tables import TABLE_OPTIONS
+from pipeline.state_store import MemoryBudget, budget_for, store_url, table_options
 from pipeline.workflow.agent import add_workflow
 from pipeline.workflow.config import cached_rules
 
 log = logging.getLogger("cxstream")
 
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+STORE_MEMORY_EVERY_S = 15.0
 
 
 def dead_letter(
@@ -91,10 +92,12 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     # share files, and a restarted worker with the same port reopens its own.
     datadir = settings.state_dir / "worker" / f"{settings.app_id}-{settings.web_port}"
     datadir.mkdir(parents=True, exist_ok=True)
+    budget = budget_for(settings.store, settings.store_memory_mib)
+    options = table_options(budget)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in settings.bootstrap_servers.split(",")],
-        store=settings.store,
+        store=store_url(settings.store),
         datadir=str(datadir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
@@ -118,7 +121,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     identity = app.topic(names.identity, partitions=1, **RAW)  # type: ignore[arg-type]
 
     def table(name: str) -> Any:
-        return app.Table(name, partitions=1, key_type=str, options=TABLE_OPTIONS)
+        return app.Table(name, partitions=1, key_type=str, options=dict(options))
 
     resolver = Resolver(
         settings,
@@ -224,8 +227,19 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     if "score" in roles:
         _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter)
     if "workflow" in roles:
-        add_workflow(app, settings, metrics, scored, send_dead_letter)
+        add_workflow(app, settings, metrics, scored, send_dead_letter, options)
+    if budget is not None:
+        _add_store_memory(app, budget, metrics)
     return app
+
+
+def _add_store_memory(app: faust.App, budget: MemoryBudget, metrics: Metrics) -> None:
+    """``cxstream_store_memory_bytes`` from the RocksDB budget, every ``STORE_MEMORY_EVERY_S``."""
+
+    @app.timer(STORE_MEMORY_EVERY_S)  # type: ignore[untyped-decorator]
+    async def store_memory() -> None:
+        for part, used in budget.usage().items():
+            metrics.store_memory.labels(part=part).set(used)
 
 
 def _package_version() -> str:

@@ -76,6 +76,13 @@ class Metrics:
         self.table_keys = Gauge(
             "cxstream_table_keys", "Keys held in a state table.", ["table"], registry=r
         )
+        self.store_memory = Gauge(
+            "cxstream_store_memory_bytes",
+            "RocksDB memory of this worker's tables, by part: cache (blocks and the memtables "
+            "charged to it, bounded by CXSTREAM_STORE_MEMORY_MIB), memtables, pinned.",
+            ["part"],
+            registry=r,
+        )
         self.processing_errors = Counter(
             "cxstream_processing_errors_total",
             "Internal errors a stage survived (the event went on, or to dead letters).",

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "rocksdb://",
         description="Faust table store: rocksdb:// (on disk under the state dir) or memory://.",
     )
+    store_memory_mib: int = Field(
+        64,
+        ge=8,
+        description="RocksDB memory of all of a worker's tables together: one shared block "
+        "cache (index and filter blocks included) that the memtables are charged to.",
+    )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
     agents: str = Field(
         "standardise,resolve,score,workflow",

@@ -52,6 +52,7 @@ from pipeline.settings import Settings, local_settings
 from pipeline.synthetic import RawRecord
 
 RSS_SLOPE_MAX = 1.0  # MiB per minute over the second half
+MIB = 1024 * 1024
 TABLE_GROWTH_MAX = 0.05  # share of the table's size, fitted growth over the second half
 TABLE_GROWTH_FLOOR = 50.0  # keys: less growth than this is always flat
 LAG_GROWTH_MAX_S = 10.0  # seconds of traffic the backlog may grow by over the second half
@@ -100,6 +101,16 @@ class Sample:
     rss_mb: float | None
     lag: float | None
     tables: dict[str, float] = field(default_factory=dict)
+    store_mb: dict[str, float] = field(default_factory=dict)  # RocksDB budget use, by part
+
+
+@dataclass(frozen=True)
+class Scraped:
+    """What a worker's ``/metrics`` says: table sizes, summed lag, RocksDB memory (MiB)."""
+
+    tables: dict[str, float] = field(default_factory=dict)
+    lag: float | None = None
+    store_mb: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,10 +178,12 @@ def judge(samples: Sequence[Sample], *, duration_s: float, rate: float) -> list[
     return checks
 
 
-def parse_metrics(text: str) -> tuple[dict[str, float], float | None]:
-    """``cxstream_table_keys`` by table, and ``cxstream_consumer_lag_messages`` summed (None
-    when the worker does not report lag yet), from a Prometheus text exposition."""
+def parse_metrics(text: str) -> Scraped:
+    """``cxstream_table_keys`` by table, ``cxstream_consumer_lag_messages`` summed (None when
+    the worker does not report lag yet) and ``cxstream_store_memory_bytes`` by part in MiB, from a
+    Prometheus text exposition."""
     tables: dict[str, float] = {}
+    store: dict[str, float] = {}
     lag: float | None = None
     for family in text_string_to_metric_families(text):
         if family.name == "cxstream_table_keys":
@@ -178,7 +191,10 @@ def parse_metrics(text: str) -> tuple[dict[str, float], float | None]:
                 tables[sample.labels["table"]] = sample.value
         elif family.name == "cxstream_consumer_lag_messages" and family.samples:
             lag = sum(sample.value for sample in family.samples)
-    return tables, lag
+        elif family.name == "cxstream_store_memory_bytes":
+            for sample in family.samples:
+                store[sample.labels["part"]] = round(sample.value / MIB, 2)
+    return Scraped(tables, lag, store)
 
 
 def sample_times(duration_s: float, every_s: float) -> list[float]:
@@ -277,13 +293,13 @@ def output_counts(settings: Settings, base: dict[TopicPartition, int]) -> Counts
     )
 
 
-def scrape(url: str) -> tuple[dict[str, float], float | None]:
-    """Table sizes and summed lag from the worker's ``/metrics`` (empty if it does not answer)."""
+def scrape(url: str) -> Scraped:
+    """What the worker's ``/metrics`` says (empty if it does not answer)."""
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return parse_metrics(response.read().decode())
     except OSError:
-        return {}, None
+        return Scraped()
 
 
 def measure_max_rate(settings: Settings, events: int = CALIBRATION_EVENTS) -> float:
@@ -312,15 +328,16 @@ def take_sample(
 ) -> Sample:
     """RSS, table sizes, lag and output counts now."""
     counts = output_counts(settings, base)
-    tables, lag = scrape(metrics_url(settings))
+    scraped = scrape(metrics_url(settings))
     return Sample(
         round(elapsed_s, 1),
         traffic.sent,
         counts.accounted,
         counts.enriched,
         worker.rss_mb(),
-        lag,
-        tables,
+        scraped.lag,
+        scraped.tables,
+        scraped.store_mb,
     )
 
 
@@ -329,10 +346,11 @@ def progress_line(sample: Sample) -> str:
     rss = "n/a" if sample.rss_mb is None else f"{sample.rss_mb:,.1f}"
     lag = "n/a" if sample.lag is None else f"{sample.lag:,.0f}"
     tables = " ".join(f"{k}={v:,.0f}" for k, v in sorted(sample.tables.items())) or "(none yet)"
+    store = " ".join(f"{k}={v:,.1f}" for k, v in sorted(sample.store_mb.items()))
     return (
         f"[soak] {minutes:3d}:{seconds:02d}  produced {sample.produced:,}  "
         f"accounted {sample.accounted:,}  enriched {sample.enriched:,}  rss {rss} MiB  "
-        f"lag {lag}  tables {tables}"
+        f"lag {lag}  tables {tables}" + (f"  rocksdb MiB {store}" if store else "")
     )
 
 

@@ -25,7 +25,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,6 @@ from faust.types import EventT
 from pipeline.metrics import Metrics
 from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
-from pipeline.tables import TABLE_OPTIONS
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
 from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
@@ -67,7 +66,12 @@ def _is_tick(event: EventT[Any]) -> bool:
 
 
 def add_workflow(
-    app: faust.App, settings: Settings, metrics: Metrics, scored: Any, send_dead_letter: Any
+    app: faust.App,
+    settings: Settings,
+    metrics: Metrics,
+    scored: Any,
+    send_dead_letter: Any,
+    table_options: Mapping[str, Any],
 ) -> None:
     """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
     rules = cached_rules(settings.rules_file)
@@ -79,9 +83,11 @@ def add_workflow(
     # bytes → bytes (Faust picks the raw codec from the types): the changelog key is the customer
     # key's own bytes, so table_route's partitioner agrees with the partition the input was
     # produced to; values are pydantic's JSON, validated in Rust on read, no dict round trip.
-    customers = app.Table("customers", key_type=bytes, value_type=bytes, options=TABLE_OPTIONS)
+    customers = app.Table(
+        "customers", key_type=bytes, value_type=bytes, options=dict(table_options)
+    )
     conversations = app.Table(
-        "conversations", key_type=bytes, value_type=bytes, options=TABLE_OPTIONS
+        "conversations", key_type=bytes, value_type=bytes, options=dict(table_options)
     )
     deadlines: dict[str, float] = {}
     scan = {"due": True}  # rebuild deadlines from the table at start and after each rebalance

@@ -15,6 +15,7 @@ from pipeline.soak import (
     TABLE_GROWTH_FLOOR,
     Check,
     Sample,
+    Scraped,
     SoakError,
     check_plan,
     customers_for,
@@ -187,22 +188,25 @@ def test_missing_rss_is_not_flat() -> None:
 
 
 # -- metrics text --------------------------------------------------------------------------------
-def test_parse_metrics_reads_table_keys_and_sums_lag() -> None:
+def test_parse_metrics_reads_table_keys_lag_and_store_memory() -> None:
     metrics = Metrics()
     metrics.table_keys.labels(table="dedupe-ids").set(7421)
     metrics.table_keys.labels(table="customers").set(97)
     metrics.lag.labels(topic="cx.raw.chat", partition="0").set(3)
     metrics.lag.labels(topic="cx.interactions", partition="4").set(9)
     metrics.duplicates.labels(kind="redelivery").inc(5)
-    tables, lag = parse_metrics(generate_latest(metrics.registry).decode())
-    assert tables == {"dedupe-ids": 7421.0, "customers": 97.0}
-    assert lag == 12.0
+    metrics.store_memory.labels(part="cache").set(48 * 1024 * 1024)
+    metrics.store_memory.labels(part="memtables").set(3 * 1024 * 1024 // 2)
+    scraped = parse_metrics(generate_latest(metrics.registry).decode())
+    assert scraped.tables == {"dedupe-ids": 7421.0, "customers": 97.0}
+    assert scraped.lag == 12.0
+    assert scraped.store_mb == {"cache": 48.0, "memtables": 1.5}
 
 
 def test_parse_metrics_without_the_families() -> None:
     text = "# HELP other_total x\n# TYPE other_total counter\nother_total 3.0\n"
-    assert parse_metrics(text) == ({}, None)
-    assert parse_metrics("") == ({}, None)
+    assert parse_metrics(text) == Scraped()
+    assert parse_metrics("") == Scraped()
 
 
 # -- plan and traffic ------------------------------------------------------------------------------
