@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -551,8 +553,9 @@ def soak(
     """Bounded soak: a worker at 50% of its measured maximum rate for --minutes.
 
     Own broker (127.0.0.1:19292) and state (.cxstream/soak). Samples the
-    worker's RSS, state table sizes and consumer lag every --sample-s and
-    fits slopes over the second half (the first half is warm-up).
+    worker's RSS, state table sizes, consumer lag and RocksDB memory every
+    --sample-s and fits slopes over the second half (the first half is
+    warm-up). Stop it early with Ctrl-C or SIGTERM (broker and worker stop).
 
     Flat: RSS grows <= 1 MiB/min, each table <= 5% of its size over the
     second half, lag < 10 s of traffic, and every event is accounted for.
@@ -573,8 +576,17 @@ def soak(
         raise typer.Exit(1)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    SIGTERM unwinds like Ctrl-C, so ``demo``, ``bench`` and ``soak`` stop the broker and worker
+    they started (a worker's own event loop installs Faust's handlers over this one).
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Our readers assign partitions without a group on purpose; kafka-python warns about it.
     logging.getLogger("kafka.coordinator.consumer").setLevel(logging.ERROR)

@@ -7,8 +7,9 @@ One worker (all agents) on its own broker (127.0.0.1:19292, state in ``.cxstream
 2. ``--minutes`` of open-loop traffic at 50 % of it, from a fixed population of synthetic
    customers with new message ids, texts and event times in every chunk (a steady input);
 3. every ``--sample-s``: the worker's RSS (``/proc/<pid>/status`` VmRSS), its state table sizes
-   (``cxstream_table_keys``) and consumer lag (``cxstream_consumer_lag_messages``) from its
-   ``/metrics``, and the outputs so far.
+   (``cxstream_table_keys``), consumer lag (``cxstream_consumer_lag_messages``) and RocksDB
+   memory (``cxstream_store_memory_bytes``, reported, not judged) from its ``/metrics``, and
+   the outputs so far.
 
 The first half of the run is warm-up (caches, RocksDB memtables, tables filling up to their
 bounds); each series is judged by its least-squares slope over the second half. **Flat** means:
@@ -477,7 +478,12 @@ def run_soak(
     check_plan(minutes, sample_s)
     duration_s = minutes * 60
     settings = soak_settings()
-    report: dict[str, Any] = {"minutes": minutes, "sample_s": sample_s, "max_eps": None}
+    report: dict[str, Any] = {
+        "minutes": minutes,
+        "sample_s": sample_s,
+        "max_eps": None,
+        "store": {"url": settings.store, "memory_mib": settings.store_memory_mib},
+    }
     note = short_run_note(duration_s)
     if note:
         say(f"[soak] {note}")

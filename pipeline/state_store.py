@@ -11,7 +11,9 @@ worker process:
 * one LRU block cache shared by every database, holding data blocks **and** index and filter
   blocks (``cache_index_and_filter_blocks``; level-0 ones pinned so lookups stay fast);
 * one write-buffer manager that charges every memtable to that cache and flushes the largest
-  once memtables together pass half the budget.
+  once memtables together pass half the budget;
+* small memtable arena blocks (128 KiB), so that many partitions' memtables holding a little
+  each do not fill that half on their own.
 
 So memtables + cached blocks stay under ``CXSTREAM_STORE_MEMORY_MIB`` together, whatever the
 number of tables and partitions. ``memory://`` keeps Faust's in-memory store (state rebuilt from
@@ -35,6 +37,10 @@ BUDGETED_SCHEME = "cxrocksdb"
 BUDGET_OPTION = "cxstream_memory_budget"
 WRITE_BUFFER_SIZE = 8 * MIB  # one memtable's ceiling; the budget flushes earlier when shared
 MAX_WRITE_BUFFERS = 2
+# A memtable holding anything reserves at least one arena block: RocksDB's default (1/8 of the
+# write buffer, 1 MiB here) times ~50 databases of a worker owning many partitions would exceed
+# the memtable half of the budget and make it flush tiny memtables over and over.
+ARENA_BLOCK_SIZE = 128 * 1024
 
 
 class MemoryBudget:
@@ -74,6 +80,7 @@ class BudgetedOptions(faust_rocksdb.RocksDBOptions):
         options.set_write_buffer_size(self.write_buffer_size)
         options.set_max_write_buffer_number(self.max_write_buffer_number)
         options.set_target_file_size_base(self.target_file_size_base)
+        options.set_arena_block_size(ARENA_BLOCK_SIZE)
         options.set_write_buffer_manager(self.budget.write_buffers)
         table = rocksdict.BlockBasedOptions()
         table.set_block_cache(self.budget.cache)

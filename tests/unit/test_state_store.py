@@ -73,6 +73,24 @@ def test_databases_share_one_memtable_budget(tmp_path: Path) -> None:
             db.close()
 
 
+def test_many_small_memtables_fit_the_budget_without_flushing(tmp_path: Path) -> None:
+    """40 databases holding 100 KiB each: with RocksDB's default 1 MiB arena blocks they would
+    reserve 40 MiB, five times the memtable half of this budget, and flush over and over."""
+    budget = MemoryBudget(16 * MIB)
+    options = BudgetedOptions(budget, write_buffer_size=8 * MIB, max_write_buffer_number=2)
+    dbs = [options.open(tmp_path / f"db{i}") for i in range(40)]
+    try:
+        value = os.urandom(1024)
+        for i in range(100):
+            for db in dbs:
+                db[f"key-{i:04d}".encode()] = value
+        assert budget.usage()["memtables"] <= budget.total_bytes // 2
+        assert not list(tmp_path.glob("db*/*.sst"))  # nothing was flushed early
+    finally:
+        for db in dbs:
+            db.close()
+
+
 def test_index_and_filter_blocks_are_read_into_the_shared_cache(tmp_path: Path) -> None:
     budget = MemoryBudget(16 * MIB)
     options = BudgetedOptions(budget, write_buffer_size=1 * MIB, max_write_buffer_number=2)
