@@ -50,10 +50,10 @@ from pipeline.outputs import collect, end_offsets, newest_timestamp
 from pipeline.produce import Outgoing, produce
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings, local_settings
+from pipeline.state_store import MIB
 from pipeline.synthetic import RawRecord
 
 RSS_SLOPE_MAX = 1.0  # MiB per minute over the second half
-MIB = 1024 * 1024
 TABLE_GROWTH_MAX = 0.05  # share of the table's size, fitted growth over the second half
 TABLE_GROWTH_FLOOR = 50.0  # keys: less growth than this is always flat
 LAG_GROWTH_MAX_S = 10.0  # seconds of traffic the backlog may grow by over the second half

@@ -127,11 +127,16 @@ class BudgetedRocksDBStore(faust_rocksdb.Store):
 faust.stores.STORES[BUDGETED_SCHEME] = f"{__name__}:{BudgetedRocksDBStore.__name__}"
 
 
+def is_rocksdb(configured: str) -> bool:
+    """Whether ``CXSTREAM_STORE`` names RocksDB (any case)."""
+    scheme, sep, _ = configured.partition(":")
+    return bool(sep) and scheme.lower() == SCHEME
+
+
 def store_url(configured: str) -> str:
     """The Faust store URL for ``CXSTREAM_STORE``: ``rocksdb://`` becomes the budgeted store."""
-    scheme, sep, rest = configured.partition(":")
-    if sep and scheme.lower() == SCHEME:
-        return f"{BUDGETED_SCHEME}:{rest}"
+    if is_rocksdb(configured):
+        return BUDGETED_SCHEME + configured[len(SCHEME) :]
     return configured
 
 
@@ -142,6 +147,4 @@ def table_options(budget: MemoryBudget | None) -> dict[str, Any]:
 
 def budget_for(configured_store: str, memory_mib: int) -> MemoryBudget | None:
     """A worker's budget when its tables live in RocksDB, else None."""
-    if URL(configured_store).scheme != SCHEME:
-        return None
-    return MemoryBudget(memory_mib * MIB)
+    return MemoryBudget(memory_mib * MIB) if is_rocksdb(configured_store) else None

@@ -91,7 +91,7 @@ def test_many_small_memtables_fit_the_budget_without_flushing(tmp_path: Path) ->
             db.close()
 
 
-def test_index_and_filter_blocks_are_read_into_the_shared_cache(tmp_path: Path) -> None:
+def test_blocks_read_from_sst_files_land_in_the_shared_cache(tmp_path: Path) -> None:
     budget = MemoryBudget(16 * MIB)
     options = BudgetedOptions(budget, write_buffer_size=1 * MIB, max_write_buffer_number=2)
     db = options.open(tmp_path / "db")
