@@ -36,6 +36,7 @@ from faust.types import EventT
 
 from pipeline.metrics import Metrics
 from pipeline.normalise.errors import InputError
+from pipeline.offset_watch import OffsetWatches
 from pipeline.records import DeadLetter, ReasonCode, SourceRef
 from pipeline.resolve import Resolver, Standardised
 from pipeline.settings import Settings
@@ -48,6 +49,7 @@ log = logging.getLogger("cxstream")
 
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
 STORE_MEMORY_EVERY_S = 15.0
+OFFSET_CHECK_EVERY_S = 10.0
 
 
 def dead_letter(
@@ -131,6 +133,8 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
         recent_texts=table("dedupe-texts"),
     )
     standardiser = Standardiser(settings)
+    watches = OffsetWatches(metrics.offsets_reread, metrics.offsets_skipped)
+    watch_raw, watch_resolve = watches.stage("standardise"), watches.stage("resolve")
 
     async def send_dead_letter(
         stage: str, event: EventT[Any], code: ReasonCode, exc: Exception
@@ -157,6 +161,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
         """Raw bytes → Interaction on the resolve topic, or a dead letter; never raises."""
         async for event in stream.events():
             msg = event.message
+            watch_raw.saw(msg.topic, msg.partition, msg.offset)
             value = _as_bytes(msg.value)
             channel = names.channel_of(msg.topic) or "unknown"
             metrics.events_in.labels(stage="standardise", channel=channel).inc()
@@ -190,6 +195,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     async def resolve(stream: faust.StreamT[bytes]) -> None:
         """Dedupe + identity; emits interactions keyed by customer, duplicates, merges."""
         async for event in stream.events():
+            watch_resolve.saw(event.message.topic, event.message.partition, event.message.offset)
             try:
                 item = Standardised.model_validate_json(_as_bytes(event.message.value))
                 channel = item.interaction.channel
@@ -225,12 +231,25 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     if "resolve" in roles:
         app.agent(resolve_topic, name="resolve")(resolve)
     if "score" in roles:
-        _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter)
+        _add_scoring(app, settings, metrics, interactions, scored, send_dead_letter, watches)
     if "workflow" in roles:
-        add_workflow(app, settings, metrics, scored, send_dead_letter, options)
+        add_workflow(app, settings, metrics, scored, send_dead_letter, options, watches)
     if budget is not None:
         _add_store_memory(app, budget, metrics)
+    _add_offset_watches(app, watches)
     return app
+
+
+def _add_offset_watches(app: faust.App, watches: OffsetWatches) -> None:
+    """Tell the watches of each assignment; report overdue holes even when records stop."""
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def watch_assignment(sender: Any, assigned: Any, **_: Any) -> None:
+        watches.assigned((tp.topic, tp.partition) for tp in assigned)
+
+    @app.timer(OFFSET_CHECK_EVERY_S)  # type: ignore[untyped-decorator]
+    async def offset_holes() -> None:
+        watches.check()
 
 
 def _add_store_memory(app: faust.App, budget: MemoryBudget, metrics: Metrics) -> None:
@@ -256,6 +275,7 @@ def _add_scoring(
     interactions: Any,
     scored: Any,
     send_dead_letter: Any,
+    watches: OffsetWatches,
 ) -> None:
     """The score agent: cx.interactions → micro-batches → onnxruntime → cx.internal.scored.
 
@@ -327,6 +347,8 @@ def _add_scoring(
             metrics.events_out.labels(stage="score", channel=ix.channel).inc()
         return keyed, errors
 
+    watch = watches.stage("score")
+
     @app.agent(interactions, name="score")
     async def score(stream: faust.StreamT[bytes]) -> None:
         """Micro-batches of interactions, scored off the event loop, out in the same order."""
@@ -334,6 +356,8 @@ def _add_scoring(
         async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.score_batch_size, within=settings.score_batch_wait_s
         ):
+            for event in events:
+                watch.saw(event.message.topic, event.message.partition, event.message.offset)
             bodies, errors = await loop.run_in_executor(executor, score_batch, list(events))
             for event, error in zip(events, errors, strict=True):
                 if error is not None:

@@ -89,6 +89,19 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.offsets_reread = Counter(
+            "cxstream_offsets_reread_total",
+            "Records a stage read again after a restart or rebalance (at-least-once replays).",
+            ["stage"],
+            registry=r,
+        )
+        self.offsets_skipped = Counter(
+            "cxstream_offsets_skipped_total",
+            "Offsets a stage jumped over without reading them (lost records; see "
+            "docs/reliability.md).",
+            ["stage"],
+            registry=r,
+        )
         self.build = Info(
             "cxstream_build", "Package and model versions of this worker.", registry=r
         )

@@ -104,6 +104,22 @@ class WorkerProcess:
         except FileNotFoundError:
             return "(no worker log)"
 
+    def log_text(self) -> str:
+        """The whole worker log so far ("" before it exists)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, *needles: str, limit: int = 200) -> str:
+        """The log lines that contain any of ``needles`` (the last ``limit`` of them)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no worker log)"
+        hits = [line for line in text.splitlines() if any(n in line for n in needles)]
+        return "\n".join(hits[-limit:])
+
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Block until the worker logs that it is ready; raise with the log tail if it dies."""
         deadline = time.monotonic() + timeout_s

@@ -33,6 +33,7 @@ import faust
 from faust.types import EventT
 
 from pipeline.metrics import Metrics
+from pipeline.offset_watch import OffsetWatches
 from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
 from pipeline.workflow.config import cached_rules
@@ -72,6 +73,7 @@ def add_workflow(
     scored: Any,
     send_dead_letter: Any,
     table_options: Mapping[str, Any],
+    watches: OffsetWatches,
 ) -> None:
     """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
     rules = cached_rules(settings.rules_file)
@@ -238,10 +240,13 @@ def add_workflow(
             conversations.pop(f"{key}/{name}".encode(), None)
         remember(key, outcome.deadline)
 
+    watch = watches.stage("workflow")
+
     @app.agent(scored, name="workflow")
     async def workflow_agent(stream: faust.StreamT[bytes]) -> None:
         """Route, alert and profile each scored interaction; handle timer ticks."""
         async for event in stream.events():
+            watch.saw(event.message.topic, event.message.partition, event.message.offset)
             try:
                 if _is_tick(event):
                     await on_tick(event)

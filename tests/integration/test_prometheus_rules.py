@@ -131,6 +131,7 @@ def test_every_alert_has_severity_and_annotations() -> None:
         "CxstreamWorkerDown",
         "CxstreamConsumerLagGrowing",
         "CxstreamDeadLetterSpike",
+        "CxstreamRecordsSkipped",
         "CxstreamLatencySLOBreach",
         "CxstreamNegativeSentimentSpike",
     }

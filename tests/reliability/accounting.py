@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from pipeline.outputs import end_offsets
 from pipeline.produce import Delivered, Outgoing, produce
@@ -44,6 +44,8 @@ class Observed:
     deadletters: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reads: int = 1
+    reader_holes: list[str] = field(default_factory=list)
 
     def settled(self, places: set[Place]) -> bool:
         """Every input has a decision and every kept interaction its enriched copy."""
@@ -60,13 +62,9 @@ def _decision(topic_kind: str, record: dict[str, Any]) -> str:
     return f"deadletter:{record['reason_code']}"
 
 
-def read_outputs(
-    settings: Settings, places: set[Place], *, timeout_s: float, settle_s: float = 4.0
-) -> Observed:
-    """Read every output topic from the beginning until all ``places`` are decided and enriched
-    (then ``settle_s`` more to catch late copies), or ``timeout_s`` passes."""
+def _output_kinds(settings: Settings) -> dict[str, str]:
     names = settings.topics
-    kinds = {
+    return {
         names.interactions: "interaction",
         names.duplicates: "duplicate",
         names.deadletter: "deadletter",
@@ -74,6 +72,60 @@ def read_outputs(
         names.alerts: "alert",
         names.profiles: "profile",
     }
+
+
+def _take(seen: Observed, kind: str, value: dict[str, Any]) -> None:
+    if kind == "enriched":
+        seen.enriched[value["interaction_id"]] += 1
+    elif kind == "alert":
+        seen.alerts.append(value)
+    elif kind == "profile":
+        seen.profiles[value["customer_key"]] = value
+    else:
+        where = place_of(value)
+        seen.decisions[where].append(_decision(kind, value))
+        if kind == "interaction":
+            seen.interaction_ids[where] = value["interaction_id"]
+        if kind == "deadletter":
+            seen.deadletters.append(value)
+
+
+def read_outputs(
+    settings: Settings,
+    places: set[Place],
+    *,
+    timeout_s: float,
+    settle_s: float = 4.0,
+    idle_s: float = 30.0,
+) -> Observed:
+    """Read every output topic from the beginning until all ``places`` are decided and enriched
+    (then ``settle_s`` more to catch late copies), or ``timeout_s`` passes.
+
+    The output topics are plain (no compaction, no transactions), so their offsets run without
+    holes; a hole in what the client returns is recorded in ``Observed.reader_holes``. When
+    nothing new arrives for ``idle_s`` and inputs are still undecided, the read starts over
+    with a fresh client (``Observed.reads`` counts the passes), so that a client that missed
+    a record cannot pass for a pipeline that lost one."""
+    kinds = _output_kinds(settings)
+    deadline = time.monotonic() + timeout_s
+    reads = 0
+    while True:
+        reads += 1
+        seen, finished = _read_pass(settings, kinds, places, deadline, settle_s, idle_s)
+        seen.reads = reads
+        if finished or time.monotonic() >= deadline:
+            return seen
+
+
+def _read_pass(
+    settings: Settings,
+    kinds: dict[str, str],
+    places: set[Place],
+    deadline: float,
+    settle_s: float,
+    idle_s: float,
+) -> tuple[Observed, bool]:
+    """One read from the beginning; True once settled, False when idle or out of time."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
@@ -83,34 +135,31 @@ def read_outputs(
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     seen = Observed()
-    deadline = time.monotonic() + timeout_s
+    last: dict[TopicPartition, int] = {}
     settled_at: float | None = None
+    active_at = time.monotonic()
     try:
         while time.monotonic() < deadline:
             for tp, records in consumer.poll(timeout_ms=500, max_records=5000).items():
+                active_at = time.monotonic()
                 kind = kinds[tp.topic]
                 for rec in records:
-                    value = json.loads(rec.value)
-                    if kind == "enriched":
-                        seen.enriched[value["interaction_id"]] += 1
-                    elif kind == "alert":
-                        seen.alerts.append(value)
-                    elif kind == "profile":
-                        seen.profiles[value["customer_key"]] = value
-                    else:
-                        where = place_of(value)
-                        seen.decisions[where].append(_decision(kind, value))
-                        if kind == "interaction":
-                            seen.interaction_ids[where] = value["interaction_id"]
-                        if kind == "deadletter":
-                            seen.deadletters.append(value)
+                    before = last.get(tp, -1)
+                    if rec.offset != before + 1:
+                        seen.reader_holes.append(
+                            f"{tp.topic}[{tp.partition}] {before}->{rec.offset}"
+                        )
+                    last[tp] = rec.offset
+                    _take(seen, kind, json.loads(rec.value))
             if seen.settled(places):
                 settled_at = settled_at or time.monotonic()
                 if time.monotonic() - settled_at >= settle_s:
-                    break
+                    return seen, True
             else:
                 settled_at = None
-        return seen
+                if time.monotonic() - active_at >= idle_s:
+                    return seen, False
+        return seen, False
     finally:
         consumer.close()
 
@@ -130,10 +179,13 @@ class Report:
     alerts_opened: int
     recovery_s: float
     drain_s: float
+    reads: int
+    reader_holes: list[str]
     problems: list[str]
+    lost: list[Place] = field(default_factory=list)
 
     def line(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "lost"}, sort_keys=True)
 
 
 def check(
@@ -150,10 +202,12 @@ def check(
     pairs = zip(delivered, records, strict=True)
     expected = {(d.topic, d.partition, d.offset): r.expect for d, r in pairs}
     redelivered = 0
+    lost: list[Place] = []
     for where, expect in expected.items():
         got = seen.decisions.get(where, [])
         if not got:
             problems.append(f"lost: {where} (expected {expect})")
+            lost.append(where)
             continue
         if len(set(got)) > 1:
             problems.append(f"two different decisions for {where}: {sorted(set(got))}")
@@ -191,8 +245,64 @@ def check(
         alerts_opened=sum(1 for a in seen.alerts if a["status"] == "opened"),
         recovery_s=round(recovery_s, 1),
         drain_s=round(drain_s, 1),
+        reads=seen.reads,
+        reader_holes=seen.reader_holes[:5],
         problems=problems,
+        lost=lost,
     )
+
+
+def _record_at(consumer: KafkaConsumer, where: Place) -> str:
+    """What the broker holds at one input place (the producer reported it there)."""
+    tp = TopicPartition(where[0], where[1])
+    consumer.assign([tp])
+    consumer.seek(tp, where[2])
+    for records in consumer.poll(timeout_ms=5000, max_records=1).values():
+        for rec in records:
+            return f"offset {rec.offset}: {len(rec.value or b'')} bytes, key {rec.key!r}"
+    return "nothing readable there"
+
+
+def trace_lost(settings: Settings, lost: list[Place], *, timeout_s: float = 60.0) -> list[str]:
+    """For each lost input: the record the broker holds at its place, where a second, fresh
+    read of the decision topics finds it (if it does, the first read missed it), and whether
+    its copy reached the internal resolve topic (if not, standardise never passed it on)."""
+    if not lost:
+        return []
+    t = settings.topics
+    decision_topics = [t.interactions, t.duplicates, t.deadletter]
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    found: dict[Place, list[str]] = defaultdict(list)
+    try:
+        raw = {where: _record_at(consumer, where) for where in lost}
+        parts = [
+            TopicPartition(topic, p)
+            for topic in [t.resolve, *decision_topics]
+            for p in consumer.partitions_for_topic(topic) or []
+        ]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(consumer.position(tp) < ends[tp] for tp in parts):
+            for tp, records in consumer.poll(timeout_ms=500, max_records=5000).items():
+                for rec in records:
+                    value = json.loads(rec.value)
+                    src = (
+                        value["interaction"]["source"] if tp.topic == t.resolve else value["source"]
+                    )
+                    where = (src["topic"], src["partition"], src["offset"])
+                    if where in raw:
+                        found[where].append(f"{tp.topic}[{tp.partition}]@{rec.offset}")
+    finally:
+        consumer.close()
+    return [
+        f"{where} holds {raw[where]}; found again on: {found[where] or 'nothing'}" for where in lost
+    ]
 
 
 class Producer(threading.Thread):
@@ -239,3 +349,13 @@ def decided(settings: Settings) -> int:
     """Outputs written so far on cx.interactions, cx.duplicates and cx.deadletter (progress)."""
     t = settings.topics
     return sum(end_offsets(settings, [t.interactions, t.duplicates, t.deadletter]).values())
+
+
+def group_state(settings: Settings) -> tuple[str, int]:
+    """The worker group's state on the broker and its number of members."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.app_id])[settings.app_id]
+    finally:
+        admin.close()
+    return str(group["group_state"]), len(group["members"])

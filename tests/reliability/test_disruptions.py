@@ -30,7 +30,9 @@ from tests.reliability.accounting import (
     Report,
     check,
     decided,
+    group_state,
     read_outputs,
+    trace_lost,
     wait_for,
 )
 
@@ -74,6 +76,7 @@ def _finish(
     producer: Producer,
     *,
     recovery_s: float,
+    workers: list[WorkerProcess],
 ) -> Report:
     delivered = producer.finish(timeout_s=120)
     started = time.monotonic()
@@ -83,6 +86,13 @@ def _finish(
         name, records, delivered, seen, recovery_s=recovery_s, drain_s=time.monotonic() - started
     )
     print(report.line())
+    for line in trace_lost(settings, report.lost):
+        print(f"lost input traced: {line}")
+    for proc in workers:  # what each worker read of the lost inputs' partitions, and when
+        for where in report.lost:
+            print(f"--- {proc.log_path.name}: {where[0]}[{where[1]}], resolve, rebalances ---")
+            needles = (f"{where[0]}[{where[1]}]", "internal.resolve[", "generation", "Seek")
+            print(proc.log_lines(*needles))
     return report
 
 
@@ -101,7 +111,7 @@ def test_sigkill_mid_stream_then_restart(
     workers.remove(worker)
     restarted = _start(settings, tmp_path / "worker-restarted.log", workers)
     recovery = time.monotonic() - killed + _resumed(settings)
-    report = _finish("sigkill", settings, records, producer, recovery_s=recovery)
+    report = _finish("sigkill", settings, records, producer, recovery_s=recovery, workers=workers)
     assert report.problems == []
     assert restarted.alive
 
@@ -127,7 +137,9 @@ def test_broker_restart_mid_stream(
     tail.finish(timeout_s=120)
     # Both halves, accounted together.
     tail.delivered = head_delivered + tail.delivered
-    report = _finish("broker-restart", settings, first + rest, tail, recovery_s=back)
+    report = _finish(
+        "broker-restart", settings, first + rest, tail, recovery_s=back, workers=workers
+    )
     assert report.problems == []
     assert worker.alive, worker.log_tail()
 
@@ -139,12 +151,16 @@ def test_rebalance_when_one_of_two_workers_dies(
     survivor = _start(settings, tmp_path / "worker-a.log", workers)
     other = settings.model_copy(update={"web_port": free_port(), "metrics_port": free_port()})
     doomed = _start(other, tmp_path / "worker-b.log", workers)
-    time.sleep(8)  # the group settles with both members
+    # The group settles with both members, and the first worker has resumed after sharing.
+    wait_for("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 60)
+    wait_for("worker-a ready again", lambda: survivor.log_text().count("Worker ready") >= 2, 60)
     records = generate(N_EVENTS, seed=23)
     producer = Producer(settings, records, RATE)
     producer.start()
     wait_for("a third decided", lambda: decided(settings) >= N_EVENTS // 3, 120)
     doomed.kill()
-    report = _finish("rebalance", settings, records, producer, recovery_s=_resumed(settings))
+    report = _finish(
+        "rebalance", settings, records, producer, recovery_s=_resumed(settings), workers=workers
+    )
     assert report.problems == []
     assert survivor.alive, survivor.log_tail()
