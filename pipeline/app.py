@@ -34,6 +34,7 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from pipeline.kafka_transport import broker_urls
 from pipeline.metrics import Metrics
 from pipeline.normalise.errors import InputError
 from pipeline.offset_watch import OffsetWatches
@@ -98,7 +99,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> faust.App:
     options = table_options(budget)
     app = faust.App(
         settings.app_id,
-        broker=[f"kafka://{b.strip()}" for b in settings.bootstrap_servers.split(",")],
+        broker=broker_urls(settings.bootstrap_servers),
         store=store_url(settings.store),
         datadir=str(datadir),
         topic_partitions=settings.partitions,

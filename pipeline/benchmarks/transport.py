@@ -12,6 +12,7 @@ import sys
 import faust
 from faust import Worker
 
+from pipeline.kafka_transport import broker_urls
 from pipeline.settings import Settings
 
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -28,7 +29,7 @@ def build_transport_app(settings: Settings) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{settings.app_id}-transport",
-        broker=[f"kafka://{b.strip()}" for b in settings.bootstrap_servers.split(",")],
+        broker=broker_urls(settings.bootstrap_servers),
         store="memory://",
         datadir=str(datadir),
         topic_partitions=settings.partitions,
