@@ -67,7 +67,7 @@ test-unit: setup ## Unit tests only (no broker)
 test-integration: setup ## End-to-end tests on a real broker only
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m integration $(PYTEST_ARGS)
 
-test-reliability: setup ## Crash, broker restart, rebalance, hostile input on the real broker (~5 min)
+test-reliability: setup ## Crash, broker restart, rebalances, hostile input on the real broker (~8 min)
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m reliability -rP $(PYTEST_ARGS)
 
 test-train: train-setup ## Model export tests (need torch: run in the training venv)

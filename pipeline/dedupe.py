@@ -5,7 +5,8 @@
 * **cross_relay** — an email Message-ID seen before with *different* bytes: the same mail
   relayed through a second gateway;
 * **near_duplicate** — the same customer sent the same normalised text within
-  ``near_window_s`` of event time (chat double-submit), under a new message id.
+  ``near_window_s`` of event time (chat double-submit), under a new message id; for a survey
+  answer the survey kind and score must match too.
 
 A *replay* is not a duplicate: the same Kafka record (same topic, partition and offset) read
 again after a crash or a rebalance, before its offset was committed. The id entry remembers the
@@ -134,7 +135,10 @@ class Deduplicator:
         """
         if not ix.text or ix.author_role != "customer" or not ix.customer_key:
             return None
-        fingerprint = hashlib.sha256(dedupe_fingerprint(ix.text).encode()).hexdigest()[:24]
+        content = dedupe_fingerprint(ix.text)
+        if ix.survey is not None:  # two answers with one comment but other scores are two answers
+            content += f"\x00{ix.survey.kind}:{ix.survey.score:g}"
+        fingerprint = hashlib.sha256(content.encode()).hexdigest()[:24]
         keys = [f"{ix.customer_key}:{fingerprint}"]
         pairs = ix.identifiers.pairs()
         if pairs:

@@ -1,23 +1,65 @@
-"""Faust's aiokafka transport with an idempotent producer, as ``cxkafka://``.
+"""Faust's aiokafka transport, as ``cxkafka://``, with two fixes for at-least-once delivery.
 
-Under ``processing_guarantee="at_least_once"`` (ours, docs/reliability.md) Faust creates its
-aiokafka producer without idempotence. When the broker wrote a batch but its acknowledgement
-was lost — a broker restart, a dropped connection — the producer sends the batch again and the
-broker writes it a second time: an alert change could land twice on ``cx.alerts`` although the
-alert ledger never re-sent it (seen in the broker-restart scenario). With
-``enable_idempotence`` the broker recognises the retry by producer id and sequence number and
-writes it once. It needs ``acks=all``, which the worker uses anyway.
+**No record skipped after a rebalance.** Faust's fetcher may ask the broker for records just
+before a rebalance and receive them just after it, when the flow has resumed: the generation
+check in ``Consumer.getmany`` reads the generation *after* the fetch, so those records — read
+from positions of the old assignment, past records that were fetched but never delivered
+(cleared from the agents' buffers) — go to the agents. Faust then remembers the highest offset
+delivered and drops the re-fetched earlier records as already read, and its commit moves past
+them: records lost without a trace (reproduced by ``tests/reliability/test_rebalance_storm.py``;
+``cxstream_offsets_skipped_total`` counted them). :class:`GenerationSafeConsumer` drops a fetch
+that spans a rebalance and seeks its partitions back to where delivery must resume; they are
+fetched again.
+
+**No batch written twice.** Under ``processing_guarantee="at_least_once"`` (ours,
+docs/reliability.md) Faust creates its aiokafka producer without idempotence. When the broker
+wrote a batch but its acknowledgement was lost (a broker restart, a dropped connection) the
+producer sends the batch again and the broker writes it a second time: an alert change landed
+twice on ``cx.alerts`` although the alert ledger never re-sent it (broker-restart scenario).
+With ``enable_idempotence`` the broker recognises the retry by producer id and sequence number
+and writes it once. It needs ``acks=all``, which the worker uses anyway.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+log = logging.getLogger("cxstream.kafka")
 
 SCHEME = "cxkafka"
+
+
+class GenerationSafeConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer that never delivers records fetched across a rebalance."""
+
+    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+        generation = self.app.consumer_generation_id
+        records, active = await super()._wait_next_records(timeout)
+        if not records or self.app.consumer_generation_id == generation:
+            return records, active
+        await self._refetch(records)
+        return {}, active
+
+    async def _refetch(self, records: Mapping[Any, list[Any]]) -> None:
+        """Seek each still-assigned partition back to the first record of the dropped fetch,
+        or to the committed offset if that is earlier (never forward: nothing is skipped)."""
+        assignment = self.assignment()
+        dropped = 0
+        for key, batch in records.items():
+            tp = TP(key.topic, key.partition)
+            dropped += len(batch)
+            if not batch or tp not in assignment:
+                continue  # an empty fetch, or a partition this worker no longer owns
+            first = int(batch[0].offset)
+            committed = self._committed_offset.get(tp)
+            await self.seek(tp, first if committed is None else min(first, committed))
+        log.info("dropped %d records fetched across a rebalance; fetching them again", dropped)
 
 
 class IdempotentProducer(faust_aiokafka.Producer):
@@ -28,8 +70,9 @@ class IdempotentProducer(faust_aiokafka.Producer):
 
 
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with :class:`IdempotentProducer`."""
+    """Faust's aiokafka transport with both fixes."""
 
+    Consumer = GenerationSafeConsumer
     Producer = IdempotentProducer
 
 

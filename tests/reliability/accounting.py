@@ -40,6 +40,7 @@ class Observed:
 
     decisions: dict[Place, list[str]] = field(default_factory=lambda: defaultdict(list))
     interaction_ids: dict[Place, str] = field(default_factory=dict)
+    duplicate_of: dict[Place, str] = field(default_factory=dict)
     enriched: Counter[str] = field(default_factory=Counter)
     deadletters: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -86,6 +87,8 @@ def _take(seen: Observed, kind: str, value: dict[str, Any]) -> None:
         seen.decisions[where].append(_decision(kind, value))
         if kind == "interaction":
             seen.interaction_ids[where] = value["interaction_id"]
+        if kind == "duplicate":
+            seen.duplicate_of[where] = value["duplicate_of"]
         if kind == "deadletter":
             seen.deadletters.append(value)
 
@@ -188,6 +191,18 @@ class Report:
         return json.dumps({k: v for k, v in self.__dict__.items() if k != "lost"}, sort_keys=True)
 
 
+def _kept(where: Place, seen: Observed, expected: dict[Place, str]) -> str:
+    """For a record dropped as a duplicate: the input it was found a copy of, and what that
+    input was expected to be (tells a reordering from a wrong rule)."""
+    kept_id = seen.duplicate_of.get(where)
+    if kept_id is None:
+        return ""
+    places = [p for p, ix in seen.interaction_ids.items() if ix == kept_id]
+    if not places:
+        return f" of {kept_id}"
+    return f" of {kept_id} at {places[0]} (expected {expected.get(places[0], '?') or 'any'})"
+
+
 def check(
     scenario: str,
     records: list[RawRecord],
@@ -212,7 +227,8 @@ def check(
         if len(set(got)) > 1:
             problems.append(f"two different decisions for {where}: {sorted(set(got))}")
         if expect and got[0] != expect:  # "" = no ground truth: any one decision will do
-            problems.append(f"{where}: expected {expect}, got {got[0]}")
+            kept = _kept(where, seen, expected)
+            problems.append(f"{where}: expected {expect}, got {got[0]}{kept}")
         redelivered += len(got) - 1
     extra = set(seen.decisions) - expected.keys()
     if extra:

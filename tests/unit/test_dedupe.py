@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from pipeline.dedupe import Deduplicator, ExpiryQueue
-from pipeline.records import AuthorRole, Channel, DuplicateKind, Identifiers, Interaction, SourceRef
+from pipeline.records import (
+    AuthorRole,
+    Channel,
+    DuplicateKind,
+    Identifiers,
+    Interaction,
+    SourceRef,
+    SurveyAnswer,
+)
 from pipeline.standardise import interaction_id
 
 BASE = 1_795_000_000.0
@@ -261,3 +269,30 @@ def test_double_submit_is_caught_across_a_key_merge() -> None:
     assert dd.check_text(first, 1.0) is None
     merged = make("m-2", customer_key="cus_survivor")  # an identity merge happened in between
     assert dd.check_text(merged, 2.0) == (DuplicateKind.NEAR_DUPLICATE, first.interaction_id)
+
+
+def _answer(source_id: str, kind: str, score: float, occurred: float = BASE) -> Interaction:
+    text = "¡Muchas gracias, me ayudaron muchísimo!"
+    ix = make(source_id, channel="survey", text=text, occurred=occurred)
+    survey = SurveyAnswer(kind=kind, score=score, scale_min=0, scale_max=10)  # type: ignore[arg-type]
+    return ix.model_copy(update={"survey": survey})
+
+
+@pytest.mark.parametrize(
+    ("kind", "score", "expected"),
+    [
+        pytest.param("csat", 5, None, id="other-survey-same-comment"),
+        pytest.param("ces", 5, None, id="other-score-same-comment"),
+        pytest.param("csat", 7, DuplicateKind.NEAR_DUPLICATE, id="same-answer-submitted-twice"),
+    ],
+)
+def test_survey_answers_are_near_duplicates_only_with_the_same_score(
+    kind: str, score: float, expected: DuplicateKind | None
+) -> None:
+    """Seen in the rebalance storm: two surveys (csat 5, then ces 7) answered 14 s apart with
+    one stock comment were dropped as a double-submit, losing the second score."""
+    dd, _, _ = dedupe()
+    first = _answer("R_1", "csat", 7)
+    assert dd.check_text(first, 1.0) is None
+    hit = dd.check_text(_answer("R_2", kind, score, occurred=BASE + 14), 2.0)
+    assert hit == (None if expected is None else (expected, first.interaction_id))

@@ -1,15 +1,19 @@
-"""The worker's Faust app produces idempotently (no batch written twice on a retry)."""
+"""The worker's Kafka transport: idempotent producer, no fetch delivered across a rebalance."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import faust
+import pytest
 from aiokafka import AIOKafkaProducer
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
 
 from pipeline.app import build_app
-from pipeline.kafka_transport import SCHEME, Transport, broker_urls
+from pipeline.kafka_transport import SCHEME, GenerationSafeConsumer, Transport, broker_urls
 from pipeline.settings import Settings
 
 
@@ -44,3 +48,74 @@ def test_faust_alone_would_not_under_at_least_once(tmp_path: Path) -> None:
     app = faust.App("plain", broker="kafka://127.0.0.1:9092", datadir=str(tmp_path))
     assert app.conf.processing_guarantee.value == "at_least_once"
     assert not _idempotent(app)
+
+
+class _Batch:
+    """A fetched record as the consumer sees it (only its offset matters here)."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+def _consumer(tmp_path: Path) -> tuple[faust.App, GenerationSafeConsumer]:
+    app = build_app(Settings(state_dir=tmp_path, web_port=0, metrics_port=0))
+    consumer = app.consumer
+    assert isinstance(consumer, GenerationSafeConsumer)
+    return app, consumer
+
+
+def _fetch_during_rebalance(
+    monkeypatch: pytest.MonkeyPatch, app: faust.App, records: dict[TP, list[_Batch]]
+) -> None:
+    """Faust's own fetch returns ``records`` after the generation moved on."""
+
+    async def fetch(self: Any, timeout: float) -> tuple[Any, Any]:
+        app.consumer_generation_id += 1  # the rebalance happened while the fetch waited
+        return records, None
+
+    monkeypatch.setattr(FaustConsumer, "_wait_next_records", fetch)
+
+
+def _recorded_seeks(monkeypatch: pytest.MonkeyPatch, consumer: Any) -> dict[TP, int]:
+    seeks: dict[TP, int] = {}
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks[tp] = offset
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    return seeks
+
+
+A, B, GONE = TP("cx.raw.web", 0), TP("cx.raw.web", 1), TP("cx.raw.chat", 3)
+
+
+def test_a_fetch_that_spans_a_rebalance_is_dropped_and_fetched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, consumer = _consumer(tmp_path)
+    records = {A: [_Batch(129), _Batch(130)], B: [_Batch(40)], GONE: [_Batch(7)]}
+    _fetch_during_rebalance(monkeypatch, app, records)
+    seeks = _recorded_seeks(monkeypatch, consumer)
+    monkeypatch.setattr(consumer, "assignment", lambda: {A, B})
+    consumer._committed_offset[A] = 128  # record 128 was fetched but never delivered
+    got, _ = asyncio.run(consumer._wait_next_records(1.0))
+    assert got == {}
+    # Back to the committed offset where it is earlier, else to the first dropped record;
+    # a partition given to another worker is left alone.
+    assert seeks == {A: 128, B: 40}
+
+
+def test_a_fetch_within_one_generation_passes_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, consumer = _consumer(tmp_path)
+    records = {A: [_Batch(5)]}
+
+    async def fetch(self: Any, timeout: float) -> tuple[Any, Any]:
+        return records, None
+
+    monkeypatch.setattr(FaustConsumer, "_wait_next_records", fetch)
+    seeks = _recorded_seeks(monkeypatch, consumer)
+    got, _ = asyncio.run(consumer._wait_next_records(1.0))
+    assert got is records
+    assert seeks == {}
