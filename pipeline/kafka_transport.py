@@ -58,7 +58,10 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
                 continue  # an empty fetch, or a partition this worker no longer owns
             first = int(batch[0].offset)
             committed = self._committed_offset.get(tp)
-            await self.seek(tp, first if committed is None else min(first, committed))
+            try:
+                await self.seek(tp, first if committed is None else min(first, committed))
+            except Exception as exc:  # revoked again meanwhile: its next owner reads it
+                log.info("no seek back on %s[%d] (%s)", tp.topic, tp.partition, exc)
         log.info("dropped %d records fetched across a rebalance; fetching them again", dropped)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import faust
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
 
@@ -119,3 +120,22 @@ def test_a_fetch_within_one_generation_passes_untouched(
     got, _ = asyncio.run(consumer._wait_next_records(1.0))
     assert got is records
     assert seeks == {}
+
+
+def test_a_partition_revoked_again_during_the_seek_back_is_left_to_its_next_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, consumer = _consumer(tmp_path)
+    _fetch_during_rebalance(monkeypatch, app, {A: [_Batch(3)], B: [_Batch(9)]})
+    monkeypatch.setattr(consumer, "assignment", lambda: {A, B})
+    seeks: dict[TP, int] = {}
+
+    async def seek(tp: TP, offset: int) -> None:
+        if tp == A:
+            raise IllegalStateError(f"No current assignment for partition {tp}")
+        seeks[tp] = offset
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    got, _ = asyncio.run(consumer._wait_next_records(1.0))
+    assert got == {}
+    assert seeks == {B: 9}
