@@ -46,9 +46,30 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
         await self._refetch(records)
         return {}, active
 
+    async def perform_seek(self) -> None:
+        """Faust's seek to the committed offsets, plus the partitions it leaves alone.
+
+        aiokafka's ``seek_to_committed`` skips a partition with no committed offset (or 0), so
+        after a rebalance it keeps the position of the last fetch — past records that were
+        fetched and then cleared from the agents' buffers. Those start from the beginning
+        instead (the worker's ``auto.offset.reset`` is earliest); changelog partitions are
+        positioned by Faust's table recovery and left alone."""
+        await super().perform_seek()
+        uncommitted = [
+            tp
+            for tp in self.assignment()
+            if not self._is_changelog_tp(tp) and not self._committed_offset.get(tp)
+        ]
+        if not uncommitted:
+            return
+        earliest = await self.earliest_offsets(*uncommitted)
+        for tp in uncommitted:
+            await self.seek(tp, earliest.get(tp) or 0)
+
     async def _refetch(self, records: Mapping[Any, list[Any]]) -> None:
-        """Seek each still-assigned partition back to the first record of the dropped fetch,
-        or to the committed offset if that is earlier (never forward: nothing is skipped)."""
+        """Seek each still-assigned partition back to the earliest of: the first record of the
+        dropped fetch, the committed offset, the current position (a seek made meanwhile).
+        Never forward, so nothing is skipped."""
         assignment = self.assignment()
         dropped = 0
         for key, batch in records.items():
@@ -56,10 +77,10 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
             dropped += len(batch)
             if not batch or tp not in assignment:
                 continue  # an empty fetch, or a partition this worker no longer owns
-            first = int(batch[0].offset)
-            committed = self._committed_offset.get(tp)
             try:
-                await self.seek(tp, first if committed is None else min(first, committed))
+                candidates = [int(batch[0].offset), await self.position(tp)]
+                candidates.append(self._committed_offset.get(tp))
+                await self.seek(tp, min(c for c in candidates if c is not None))
             except Exception as exc:  # revoked again meanwhile: its next owner reads it
                 log.info("no seek back on %s[%d] (%s)", tp.topic, tp.partition, exc)
         log.info("dropped %d records fetched across a rebalance; fetching them again", dropped)

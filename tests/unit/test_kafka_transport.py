@@ -77,33 +77,41 @@ def _fetch_during_rebalance(
     monkeypatch.setattr(FaustConsumer, "_wait_next_records", fetch)
 
 
-def _recorded_seeks(monkeypatch: pytest.MonkeyPatch, consumer: Any) -> dict[TP, int]:
+def _recorded_seeks(
+    monkeypatch: pytest.MonkeyPatch, consumer: Any, positions: dict[TP, int] | None = None
+) -> dict[TP, int]:
+    """Record the consumer's seeks; ``positions`` are the fetch positions it reports now."""
     seeks: dict[TP, int] = {}
 
     async def seek(tp: TP, offset: int) -> None:
         seeks[tp] = offset
 
+    async def position(tp: TP) -> int | None:
+        return (positions or {}).get(tp)
+
     monkeypatch.setattr(consumer, "seek", seek)
+    monkeypatch.setattr(consumer, "position", position)
     return seeks
 
 
-A, B, GONE = TP("cx.raw.web", 0), TP("cx.raw.web", 1), TP("cx.raw.chat", 3)
+A, B, C, GONE = (TP("cx.raw.web", p) for p in range(4))
 
 
 def test_a_fetch_that_spans_a_rebalance_is_dropped_and_fetched_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, consumer = _consumer(tmp_path)
-    records = {A: [_Batch(129), _Batch(130)], B: [_Batch(40)], GONE: [_Batch(7)]}
+    records = {A: [_Batch(129), _Batch(130)], B: [_Batch(40)], C: [_Batch(50)], GONE: [_Batch(7)]}
     _fetch_during_rebalance(monkeypatch, app, records)
-    seeks = _recorded_seeks(monkeypatch, consumer)
-    monkeypatch.setattr(consumer, "assignment", lambda: {A, B})
+    # The fetch moved A and B past what it returned; C was sought back to 45 meanwhile.
+    seeks = _recorded_seeks(monkeypatch, consumer, {A: 131, B: 41, C: 45})
+    monkeypatch.setattr(consumer, "assignment", lambda: {A, B, C})
     consumer._committed_offset[A] = 128  # record 128 was fetched but never delivered
     got, _ = asyncio.run(consumer._wait_next_records(1.0))
     assert got == {}
-    # Back to the committed offset where it is earlier, else to the first dropped record;
-    # a partition given to another worker is left alone.
-    assert seeks == {A: 128, B: 40}
+    # The earliest of committed offset, first dropped record and current position; a
+    # partition given to another worker is left alone.
+    assert seeks == {A: 128, B: 40, C: 45}
 
 
 def test_a_fetch_within_one_generation_passes_untouched(
@@ -135,7 +143,33 @@ def test_a_partition_revoked_again_during_the_seek_back_is_left_to_its_next_owne
             raise IllegalStateError(f"No current assignment for partition {tp}")
         seeks[tp] = offset
 
+    async def position(tp: TP) -> None:
+        return None
+
     monkeypatch.setattr(consumer, "seek", seek)
+    monkeypatch.setattr(consumer, "position", position)
     got, _ = asyncio.run(consumer._wait_next_records(1.0))
     assert got == {}
     assert seeks == {B: 9}
+
+
+def test_partitions_without_a_committed_offset_start_from_the_beginning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka leaves them where the last fetch ended, past records cleared at the rebalance."""
+    _, consumer = _consumer(tmp_path)
+    changelog = TP("cxstream-customers-changelog", 0)
+    monkeypatch.setattr(consumer, "assignment", lambda: {A, B, changelog})
+    monkeypatch.setattr(consumer.app.tables, "_changelogs", {changelog.topic: object()})
+
+    async def faust_seek(self: Any) -> None:
+        self._committed_offset[A] = 17  # B has none: aiokafka did not move it
+
+    async def earliest(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    monkeypatch.setattr(FaustConsumer, "perform_seek", faust_seek)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest)
+    seeks = _recorded_seeks(monkeypatch, consumer)
+    asyncio.run(consumer.perform_seek())
+    assert seeks == {B: 0}  # A is at its committed offset; the changelog is recovery's
