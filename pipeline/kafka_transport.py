@@ -67,22 +67,32 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
             await self.seek(tp, earliest.get(tp) or 0)
 
     async def _refetch(self, records: Mapping[Any, list[Any]]) -> None:
-        """Seek each still-assigned partition back to the earliest of: the first record of the
-        dropped fetch, the committed offset, the current position (a seek made meanwhile).
-        Never forward, so nothing is skipped."""
+        """Seek each still-assigned partition back to the earlier of the first record of the
+        dropped fetch and the committed offset, or to the beginning when nothing is committed
+        (a seek to committed offsets may have happened meanwhile). Never forward, so nothing is
+        skipped. (Not ``position()``: aiokafka waits there until a position is valid, which
+        can block the consumer thread.)"""
         assignment = self.assignment()
-        dropped = 0
-        for key, batch in records.items():
-            tp = TP(key.topic, key.partition)
-            dropped += len(batch)
-            if not batch or tp not in assignment:
-                continue  # an empty fetch, or a partition this worker no longer owns
+        firsts = {
+            TP(key.topic, key.partition): int(batch[0].offset)
+            for key, batch in records.items()
+            if batch and TP(key.topic, key.partition) in assignment
+        }
+        uncommitted = [tp for tp in firsts if self._committed_offset.get(tp) is None]
+        earliest: Mapping[TP, int] = {}
+        if uncommitted:
             try:
-                candidates = [int(batch[0].offset), await self.position(tp)]
-                candidates.append(self._committed_offset.get(tp))
-                await self.seek(tp, min(c for c in candidates if c is not None))
+                earliest = await self.earliest_offsets(*uncommitted)
+            except Exception as exc:  # offset 0 is never after the beginning
+                log.info("no earliest offsets (%s): seeking back to 0", exc)
+        for tp, first in firsts.items():
+            committed = self._committed_offset.get(tp)
+            floor = committed if committed is not None else (earliest.get(tp) or 0)
+            try:
+                await self.seek(tp, min(first, floor))
             except Exception as exc:  # revoked again meanwhile: its next owner reads it
                 log.info("no seek back on %s[%d] (%s)", tp.topic, tp.partition, exc)
+        dropped = sum(len(batch) for batch in records.values())
         log.info("dropped %d records fetched across a rebalance; fetching them again", dropped)
 
 

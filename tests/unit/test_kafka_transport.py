@@ -78,19 +78,19 @@ def _fetch_during_rebalance(
 
 
 def _recorded_seeks(
-    monkeypatch: pytest.MonkeyPatch, consumer: Any, positions: dict[TP, int] | None = None
+    monkeypatch: pytest.MonkeyPatch, consumer: Any, earliest: dict[TP, int] | None = None
 ) -> dict[TP, int]:
-    """Record the consumer's seeks; ``positions`` are the fetch positions it reports now."""
+    """Record the consumer's seeks; ``earliest`` are the partitions' first offsets."""
     seeks: dict[TP, int] = {}
 
     async def seek(tp: TP, offset: int) -> None:
         seeks[tp] = offset
 
-    async def position(tp: TP) -> int | None:
-        return (positions or {}).get(tp)
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return {tp: (earliest or {}).get(tp, 0) for tp in tps}
 
     monkeypatch.setattr(consumer, "seek", seek)
-    monkeypatch.setattr(consumer, "position", position)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
     return seeks
 
 
@@ -103,15 +103,15 @@ def test_a_fetch_that_spans_a_rebalance_is_dropped_and_fetched_again(
     app, consumer = _consumer(tmp_path)
     records = {A: [_Batch(129), _Batch(130)], B: [_Batch(40)], C: [_Batch(50)], GONE: [_Batch(7)]}
     _fetch_during_rebalance(monkeypatch, app, records)
-    # The fetch moved A and B past what it returned; C was sought back to 45 meanwhile.
-    seeks = _recorded_seeks(monkeypatch, consumer, {A: 131, B: 41, C: 45})
+    # B and C have no committed offset yet; C's log starts at 30 (retention).
+    seeks = _recorded_seeks(monkeypatch, consumer, {C: 30})
     monkeypatch.setattr(consumer, "assignment", lambda: {A, B, C})
     consumer._committed_offset[A] = 128  # record 128 was fetched but never delivered
     got, _ = asyncio.run(consumer._wait_next_records(1.0))
     assert got == {}
-    # The earliest of committed offset, first dropped record and current position; a
-    # partition given to another worker is left alone.
-    assert seeks == {A: 128, B: 40, C: 45}
+    # Back to the committed offset, or to the beginning where nothing is committed (a seek
+    # may have put it there meanwhile); a partition given to another worker is left alone.
+    assert seeks == {A: 128, B: 0, C: 30}
 
 
 def test_a_fetch_within_one_generation_passes_untouched(
@@ -143,14 +143,12 @@ def test_a_partition_revoked_again_during_the_seek_back_is_left_to_its_next_owne
             raise IllegalStateError(f"No current assignment for partition {tp}")
         seeks[tp] = offset
 
-    async def position(tp: TP) -> None:
-        return None
-
+    consumer._committed_offset[A] = 1
+    consumer._committed_offset[B] = 5
     monkeypatch.setattr(consumer, "seek", seek)
-    monkeypatch.setattr(consumer, "position", position)
     got, _ = asyncio.run(consumer._wait_next_records(1.0))
     assert got == {}
-    assert seeks == {B: 9}
+    assert seeks == {B: 5}
 
 
 def test_partitions_without_a_committed_offset_start_from_the_beginning(
