@@ -60,11 +60,20 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
             for tp in self.assignment()
             if not self._is_changelog_tp(tp) and not self._committed_offset.get(tp)
         ]
-        if not uncommitted:
-            return
-        earliest = await self.earliest_offsets(*uncommitted)
+        earliest = await self._first_offsets(uncommitted)
         for tp in uncommitted:
             await self.seek(tp, earliest.get(tp) or 0)
+
+    async def _first_offsets(self, tps: list[TP]) -> Mapping[TP, int]:
+        """The partitions' first offsets; {} (read as 0, never after the beginning) if the
+        broker cannot say."""
+        if not tps:
+            return {}
+        try:
+            return await self.earliest_offsets(*tps)
+        except Exception as exc:
+            log.info("no earliest offsets (%s): using 0", exc)
+            return {}
 
     async def _refetch(self, records: Mapping[Any, list[Any]]) -> None:
         """Seek each still-assigned partition back to the earlier of the first record of the
@@ -79,12 +88,7 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
             if batch and TP(key.topic, key.partition) in assignment
         }
         uncommitted = [tp for tp in firsts if self._committed_offset.get(tp) is None]
-        earliest: Mapping[TP, int] = {}
-        if uncommitted:
-            try:
-                earliest = await self.earliest_offsets(*uncommitted)
-            except Exception as exc:  # offset 0 is never after the beginning
-                log.info("no earliest offsets (%s): seeking back to 0", exc)
+        earliest = await self._first_offsets(uncommitted)
         for tp, first in firsts.items():
             committed = self._committed_offset.get(tp)
             floor = committed if committed is not None else (earliest.get(tp) or 0)

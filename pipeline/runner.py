@@ -99,10 +99,9 @@ class WorkerProcess:
         return None
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no worker log)"
+        """The last ``lines`` lines of the worker log."""
+        text = self.log_text()
+        return "\n".join(text.splitlines()[-lines:]) if text else "(no worker log)"
 
     def log_text(self) -> str:
         """The whole worker log so far ("" before it exists)."""
@@ -113,11 +112,7 @@ class WorkerProcess:
 
     def log_lines(self, *needles: str, limit: int = 200) -> str:
         """The log lines that contain any of ``needles`` (the last ``limit`` of them)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no worker log)"
-        hits = [line for line in text.splitlines() if any(n in line for n in needles)]
+        hits = [line for line in self.log_text().splitlines() if any(n in line for n in needles)]
         return "\n".join(hits[-limit:])
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:

@@ -27,10 +27,10 @@ def start_worker(settings: Settings, log: Path, workers: list[WorkerProcess]) ->
     return proc
 
 
-def resumed(settings: Settings) -> float:
-    """Seconds until new decisions appear again (the pipeline is processing after the hit)."""
+def resumed(settings: Settings, more: int = 10, timeout_s: float = 240) -> float:
+    """Seconds until more than ``more`` new decisions appear (the pipeline is processing)."""
     before = decided(settings)
-    return wait_for("decisions resume", lambda: decided(settings) > before + 10, 240)
+    return wait_for("decisions resume", lambda: decided(settings) > before + more, timeout_s)
 
 
 def finish(

@@ -10,25 +10,18 @@ requires the same exact accounting.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.synthetic import generate
 from tests.conftest import free_port
-from tests.reliability.accounting import Producer, decided, group_state, wait_for
-from tests.reliability.scenario import finish, start_worker
+from tests.reliability.accounting import Producer, group_state, wait_for
+from tests.reliability.scenario import finish, resumed, start_worker
 
 CYCLES = 3
 N_EVENTS = 7200
 RATE = 80.0  # events/s: traffic for ~90 s, about as long as the three cycles
-
-
-def _more_decided(settings: Settings, more: int) -> Callable[[], bool]:
-    """A condition: ``more`` decisions beyond those written now."""
-    target = decided(settings) + more
-    return lambda: decided(settings) >= target
 
 
 def test_rebalance_storm(settings: Settings, workers: list[WorkerProcess], tmp_path: Path) -> None:
@@ -41,7 +34,7 @@ def test_rebalance_storm(settings: Settings, workers: list[WorkerProcess], tmp_p
         other = settings.model_copy(update={"web_port": free_port(), "metrics_port": free_port()})
         joiner = start_worker(other, tmp_path / f"worker-b{cycle}.log", workers)
         wait_for("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 90)
-        wait_for("the pair deciding", _more_decided(settings, 100), 60)
+        resumed(settings, more=100, timeout_s=60)  # the pair deciding
         joiner.kill()
         wait_for("a group of one", lambda: group_state(settings)[1] == 1, 60)
         time.sleep(1)

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
+from faust.types.enums import ProcessingGuarantee
 
 from pipeline.app import build_app
 from pipeline.kafka_transport import SCHEME, GenerationSafeConsumer, Transport, broker_urls
@@ -47,7 +48,7 @@ def test_the_worker_app_produces_idempotently(tmp_path: Path) -> None:
 def test_faust_alone_would_not_under_at_least_once(tmp_path: Path) -> None:
     """Why the transport exists: Faust's own kafka:// producer has no idempotence here."""
     app = faust.App("plain", broker="kafka://127.0.0.1:9092", datadir=str(tmp_path))
-    assert app.conf.processing_guarantee.value == "at_least_once"
+    assert app.conf.processing_guarantee is ProcessingGuarantee.AT_LEAST_ONCE
     assert not _idempotent(app)
 
 
