@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -21,7 +23,11 @@ class TopicReport:
 
 def create_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> list[TopicReport]:
     """Create every pipeline topic that does not exist yet; existing ones are left as they are."""
-    wanted = specs if specs is not None else topic_specs(settings.topics, settings.partitions)
+    wanted = (
+        specs
+        if specs is not None
+        else topic_specs(settings.topics, settings.partitions, settings.max_record_bytes)
+    )
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, client_id="cxstream-admin"
     )
@@ -44,19 +50,25 @@ def create_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> l
                 created.add(spec.name)
             except TopicAlreadyExistsError:
                 pass
-        partitions = _partition_counts(admin, [s.name for s in wanted])
+        described = {meta["name"]: meta for meta in admin.describe_topics([s.name for s in wanted])}
     finally:
         admin.close()
     return [
-        TopicReport(s.name, partitions.get(s.name, s.partitions), s.name in created) for s in wanted
+        TopicReport(s.name, partition_count(described.get(s.name), s), s.name in created)
+        for s in wanted
     ]
 
 
-def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for meta in admin.describe_topics(names):
-        counts[meta["name"]] = len(meta.get("partitions") or [])
-    return counts
+def partition_count(meta: Mapping[str, Any] | None, spec: TopicSpec) -> int:
+    """A topic's partitions from its ``describe_topics`` entry, else the count it was asked for.
+
+    Right after CreateTopics the broker's metadata may not know the topic yet: it answers with an
+    error code (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE) and no partitions, which
+    ``topics create`` printed as "(0 partitions)" for topics it had just made with 6 (issue 20).
+    """
+    if meta is None or meta.get("error_code", 0) != 0 or not meta.get("partitions"):
+        return spec.partitions
+    return len(meta["partitions"])
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:

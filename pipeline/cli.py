@@ -11,12 +11,48 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from pipeline import broker
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings, SettingsError, get_settings
 from pipeline.topics import CHANNELS
+from pipeline.workflow.config import RulesFileError
+
+# The CLI flags that override a setting: a bad value is reported under the name it was given.
+SETTING_FLAGS = {
+    "bootstrap_servers": "--bootstrap-servers",
+    "topic_prefix": "--prefix",
+    "model_dir": "--model-dir",
+}
+
+
+class CxstreamGroup(TyperGroup):
+    """The one place where invalid configuration becomes a one-line error instead of a traceback.
+
+    Every command builds its settings first (``_settings``), so a bad ``CXSTREAM_*`` variable is
+    reported (``error: NAME=value: what is allowed``, exit status 2) before anything connects to
+    Kafka or writes state.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; configuration errors become one line on stderr and exit status 2."""
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise _fail(exc.describe(SETTING_FLAGS), 2) from exc
+        except ValidationError as exc:
+            # Settings built without get_settings; other models' errors are not configuration.
+            if exc.title != Settings.__name__:
+                raise
+            raise _fail(SettingsError.from_validation(exc).describe(), 2) from exc
+        except RulesFileError as exc:
+            # Only the worker side loads a rules file it was not given on the command line.
+            raise _fail(f"{' '.join(str(exc).split())} (CXSTREAM_RULES_FILE)", 2) from exc
+
 
 app = typer.Typer(
+    cls=CxstreamGroup,
     help="cxstream: real-time customer-experience pipeline on Apache Kafka + Faust.\n\n"
     "Settings come from CXSTREAM_* environment variables (see README); flags override them.",
     no_args_is_help=True,
@@ -73,6 +109,7 @@ def broker_start(
 ) -> None:
     """Start the local broker and wait until it answers a metadata request."""
     settings = _settings()
+    settings.writable_state_dir()
     try:
         pid = broker.start(settings, timeout_s=timeout)
     except broker.BrokerError as exc:
@@ -119,6 +156,13 @@ def worker(
     bootstrap: Bootstrap = None,
     prefix: Prefix = None,
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    supervise: Annotated[
+        bool,
+        typer.Option(
+            help="Run the worker under a supervisor process that restarts it when an input or "
+            "its event loop hangs, and stops it within CXSTREAM_STOP_TIMEOUT_S on SIGTERM.",
+        ),
+    ] = True,
 ) -> None:
     """Run a pipeline worker (creates missing topics first). Stop it with Ctrl-C / SIGTERM."""
     from faust import Worker
@@ -128,15 +172,30 @@ def worker(
     from pipeline.app import build_app
     from pipeline.lag import LagMonitor
     from pipeline.metrics import Metrics
+    from pipeline.supervisor import supervise as run_supervised
     from pipeline.watchdog import add_watchdog
+    from pipeline.web_logging import quiet_bad_requests
+    from pipeline.workflow.config import cached_rules
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    # Configuration first: a bad state dir or rules file is one line, not a traceback later.
+    settings.writable_state_dir()
+    cached_rules(settings.rules_file)
     try:
         create_topics(settings)
     except Exception as exc:
         raise _fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    if supervise:
+        child_args = ["--loglevel", loglevel]
+        if bootstrap:
+            child_args += ["--bootstrap-servers", bootstrap]
+        if prefix:
+            child_args += ["--prefix", prefix]
+        raise typer.Exit(run_supervised(settings, child_args))
+    quiet_bad_requests()
     metrics = Metrics()
-    faust_app = build_app(settings, metrics)
+    lag = LagMonitor(settings, metrics)
+    faust_app = build_app(settings, metrics, lag)
     if settings.metrics_port:
         try:
             start_http_server(
@@ -147,7 +206,6 @@ def worker(
                 f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc}"
                 " (set CXSTREAM_METRICS_PORT to a free port, or 0 to turn metrics off)"
             ) from exc
-    lag = LagMonitor(settings, metrics)
     lag.start()
     if settings.stall_timeout_s:
         add_watchdog(faust_app, lag, settings.stall_timeout_s)

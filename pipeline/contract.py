@@ -6,15 +6,29 @@ phones, text) happens in :mod:`pipeline.standardise`. ``schemas/raw-*.json`` is 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictFloat, StrictInt
 
 Number = StrictInt | StrictFloat
 """A JSON number (booleans and numeric strings are rejected)."""
 
-Timestamp = str | int | float
+
+def _timestamp_as_sent(value: object) -> str | int | float:
+    """The value unchanged (a boolean too, so that the standardiser can say what is wrong)."""
+    if isinstance(value, str | int | float):
+        return value
+    raise ValueError(f"a timestamp is a string or a number, not a {type(value).__name__}")
+
+
+Timestamp = Annotated[
+    str | int | float,
+    PlainValidator(_timestamp_as_sent, json_schema_input_type=str | int | float),
+]
 """ISO-8601 (any offset, or naive = UTC), epoch seconds or epoch milliseconds."""
+
+Phone = str | Number
+"""A phone number as text; a JSON number is read as its digits (a leading ``+`` or 0 is lost)."""
 
 
 class RawModel(BaseModel):
@@ -32,7 +46,7 @@ class CustomerRef(BaseModel):
 
     id: str | int | None = None
     email: str | None = None
-    phone: str | None = None
+    phone: Phone | None = None
     name: str | None = None
 
 
@@ -96,7 +110,7 @@ class VoiceCall(RawModel):
     segment_id: str | int | None = None
     started_at: Timestamp | None = None
     duration_s: Number | None = Field(None, ge=0)
-    caller_number: str | None = None
+    caller_number: Phone | None = None
     customer_id: str | int | None = None
     utterances: list[Utterance] | None = None
     transcript: str | None = None

@@ -15,7 +15,9 @@ dropped as a near-duplicate of the same interaction) and the outputs are the sam
 
 State is two mappings (Faust tables in the worker). Each entry carries the wall-clock time it
 was stored; :class:`ExpiryQueue` removes entries older than their window, so memory is bounded
-by (event rate x window).
+by (event rate x window). Each entry is a few short fields under a key that holds a source
+message id or an identifier; :func:`~pipeline.table_values.check_table_value` guards the write
+(bounds in :mod:`pipeline.table_values`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from typing import Any
 
 from pipeline.normalise.text import dedupe_fingerprint
 from pipeline.records import DuplicateKind, Interaction
+from pipeline.table_values import check_table_value
+
+SEEN_IDS_TABLE = "dedupe-ids"
+RECENT_TEXTS_TABLE = "dedupe-texts"
 
 
 class ExpiryQueue:
@@ -110,12 +116,9 @@ class Deduplicator:
             if seen["h"] == payload_digest or ix.channel != "email":
                 return DuplicateKind.REDELIVERY, str(seen["ix"])
             return DuplicateKind.CROSS_RELAY, str(seen["ix"])
-        self.seen_ids[key] = {
-            "ix": ix.interaction_id,
-            "h": payload_digest,
-            "t": now,
-            "src": self.record_of(ix),
-        }
+        entry = {"ix": ix.interaction_id, "h": payload_digest, "t": now, "src": self.record_of(ix)}
+        check_table_value(SEEN_IDS_TABLE, key, entry)
+        self.seen_ids[key] = entry
         self.id_expiry.stored(key, now)
         return None
 
@@ -150,8 +153,11 @@ class Deduplicator:
                 continue
             if abs(occurred - float(seen["at"])) <= self.near_window:
                 return DuplicateKind.NEAR_DUPLICATE, str(seen["ix"])
+        entry = {"ix": ix.interaction_id, "at": occurred, "t": now}
         for key in keys:
-            self.recent_texts[key] = {"ix": ix.interaction_id, "at": occurred, "t": now}
+            check_table_value(RECENT_TEXTS_TABLE, key, entry)
+        for key in keys:
+            self.recent_texts[key] = dict(entry)
             self.text_expiry.stored(key, now)
         return None
 

@@ -22,6 +22,7 @@ and writes it once. It needs ``acks=all``, which the worker uses anyway.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -101,10 +102,47 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
 
 
 class IdempotentProducer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer, idempotent whatever the processing guarantee."""
+    """Faust's aiokafka producer, idempotent whatever the processing guarantee.
+
+    **Renewed after a refused batch.** When the broker refuses a batch for good (too large
+    for the topic's ``max.message.bytes``), aiokafka does not take back the sequence numbers it
+    gave that batch: every later batch to that partition is refused as
+    ``OutOfOrderSequenceNumber``, for ever (seen in tests/reliability/test_unwritable_outputs.py).
+    :meth:`renew` starts a new aiokafka producer — a new producer id, sequences from 0 — and
+    retires the old one in the background; ``generation`` tells a writer whether the producer
+    that failed it is still the current one (pipeline/delivery.py).
+    """
+
+    generation: int = 0
 
     def _settings_extra(self) -> Mapping[str, Any]:
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+    async def renew(self, failed_generation: int) -> None:
+        """Replace the aiokafka producer, unless it was replaced since ``failed_generation``."""
+        if failed_generation != self.generation or self._producer is None:
+            return
+        self.generation += 1
+        fresh = self._new_producer()
+        await fresh.start()
+        old, self._producer = self._producer, fresh
+        log.warning("producer renewed (generation %d) after a refused batch", self.generation)
+        task = asyncio.ensure_future(self._retire(old))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    @property
+    def _retiring(self) -> set[asyncio.Future[None]]:
+        retiring: set[asyncio.Future[None]] | None = self.__dict__.get("_retiring_tasks")
+        if retiring is None:
+            retiring = self.__dict__["_retiring_tasks"] = set()
+        return retiring
+
+    async def _retire(self, old: Any) -> None:
+        try:
+            await old.stop()
+        except Exception as exc:  # its last batches failed: their writers send them again
+            log.info("retired producer stopped with %s", exc)
 
 
 class Transport(faust_aiokafka.Transport):

@@ -102,6 +102,25 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.output_retries = Counter(
+            "cxstream_output_retries_total",
+            "Records a stage sent again after a transient write error (broker away, timeout).",
+            ["stage", "topic"],
+            registry=r,
+        )
+        self.blocked_inputs = Gauge(
+            "cxstream_blocked_inputs",
+            "Inputs a stage is stopped at because not even their dead letter can be written "
+            "(the input stays unread; see docs/reliability.md).",
+            ["stage"],
+            registry=r,
+        )
+        self.identity_evictions = Counter(
+            "cxstream_identity_evictions_total",
+            "Identifiers dropped from a customer's identity record at its cap (they still "
+            "resolve to the customer; README, Identity).",
+            registry=r,
+        )
         self.build = Info(
             "cxstream_build", "Package and model versions of this worker.", registry=r
         )

@@ -98,19 +98,69 @@ class ReasonCode(StrEnum):
     OVERSIZE = "oversize"
     UNKNOWN_TOPIC = "unknown_topic"
     INTERNAL_ERROR = "internal_error"
+    UNWRITABLE_OUTPUT = "unwritable_output"
+    STATE_TOO_LARGE = "state_too_large"
+    PROCESSING_TIMEOUT = "processing_timeout"
+    POISON_INPUT = "poison_input"
+    EMPTY_PAYLOAD = "empty_payload"
+
+
+KEY_PREFIX_BYTES = 1024
+"""A dead letter keeps at most this many bytes of the record key (keys are ids, not data)."""
+REASON_MAX_CHARS = 2000
+"""Dead-letter reasons are cut here: error messages may quote the input."""
+DEAD_LETTER_FIXED_BYTES = 4096
+"""Generous room for a dead letter's fixed fields (stage, codes, topic name, times, JSON)."""
+
+
+def dead_letter_bytes_bound(payload_limit: int) -> int:
+    """The largest serialised dead letter when payloads are cut at ``payload_limit`` bytes."""
+    payload = 4 * -(-payload_limit // 3)
+    key = 4 * -(-KEY_PREFIX_BYTES // 3)
+    reason = 6 * REASON_MAX_CHARS  # worst case: every character written as a \uXXXX escape
+    return payload + key + reason + DEAD_LETTER_FIXED_BYTES
+
+
+class Stage(StrEnum):
+    """The stages of the pipeline; each writes dead letters under its own name."""
+
+    STANDARDISE = "standardise"
+    RESOLVE = "resolve"
+    SCORE = "score"
+    WORKFLOW = "workflow"
 
 
 class DeadLetter(BaseModel):
-    """A message the pipeline could not process, with why; the payload of ``cx.deadletter``."""
+    """A message the pipeline could not process, with why; the payload of ``cx.deadletter``.
 
-    stage: str = Field(description="standardise | resolve")
+    The payload is kept whole up to ``CXSTREAM_MAX_PAYLOAD_BYTES`` (the contract's limit); a
+    larger one keeps that many leading bytes (``payload_truncated``) with the size and SHA-256
+    of the whole, and the whole stays on its source topic for that topic's retention.
+    """
+
+    stage: Stage
     reason_code: ReasonCode
     reason: str = Field(description="Human-readable, specific.")
     error_class: str
-    payload_b64: str = Field(description="The original message bytes, base64.")
-    payload_bytes: int
-    key_b64: str | None = None
-    source: SourceRef
+    payload_b64: str = Field(
+        description="The original message bytes, base64 (a prefix when payload_truncated)."
+    )
+    payload_bytes: int = Field(description="Size of the whole original payload.")
+    payload_sha256: str = Field("", description="SHA-256 (hex) of the whole original payload.")
+    payload_truncated: bool = Field(
+        False, description="True when payload_b64 holds only the first bytes of the payload."
+    )
+    key_b64: str | None = Field(None, description="The record key, base64 (a prefix if long).")
+    key_truncated: bool = False
+    source: SourceRef = Field(
+        description="The raw input this decision is about (for a later stage: the raw record "
+        "its input came from, so every raw input is accounted for once)."
+    )
+    read_from: SourceRef | None = Field(
+        None,
+        description="The internal record the stage read, when it is not the raw input "
+        "(resolve, score and workflow read cxstream's own topics).",
+    )
     failed_at: datetime
 
 

@@ -32,6 +32,8 @@ class Outcome:
     interaction: Interaction | None = None
     duplicate: DuplicateDrop | None = None
     merges: list[IdentityLink] = field(default_factory=list)
+    evicted: int = 0
+    """Identifiers dropped from the customer's members by this event (they stay linked)."""
 
 
 class Resolver:
@@ -46,7 +48,9 @@ class Resolver:
         seen_ids: MutableMapping[str, Any],
         recent_texts: MutableMapping[str, Any],
     ) -> None:
-        self.identity = IdentityResolver(links, members)
+        self.identity = IdentityResolver(
+            links, members, max_identifiers=settings.max_identifiers_per_customer
+        )
         self.dedupe = Deduplicator(
             seen_ids,
             recent_texts,
@@ -74,7 +78,7 @@ class Resolver:
                 return Outcome(duplicate=self._drop(ix, *hit, now=now, key=None))
         resolution = self.identity.resolve(ix.identifiers, ix.interaction_id, now)
         ix = ix.model_copy(update={"customer_key": resolution.customer_key})
-        outcome = Outcome(merges=resolution.merges)
+        outcome = Outcome(merges=resolution.merges, evicted=resolution.evicted)
         if kept_as is not None and kept_as != ix.interaction_id:  # replay of a near-duplicate
             near: tuple[DuplicateKind, str] | None = (DuplicateKind.NEAR_DUPLICATE, kept_as)
         else:

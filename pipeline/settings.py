@@ -5,17 +5,45 @@ Every field here is documented in the README's settings table; the CLI flags onl
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.topics import TopicNames
+from pipeline.topics import TopicNames, topic_specs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 AGENTS = ("standardise", "resolve", "score", "workflow")
+PLACEHOLDER_IDS = (
+    "undefined",
+    "null",
+    "none",
+    "nil",
+    "0",
+    "-1",
+    "anonymous",
+    "guest",
+    "unknown",
+    "n/a",
+    "na",
+    "test",
+    "user",
+    "customer",
+    "default",
+    "(null)",
+    "[object object]",
+)
+"""What trackers and forms send when they have no id: used as an id, they merge strangers."""
+STORES = ("rocksdb://", "memory://")
+# Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic).
+TOPIC_CHARS = r"[a-zA-Z0-9._-]"
+MAX_TOPIC_NAME = 249
 
 
 class Settings(BaseSettings):
@@ -67,10 +95,62 @@ class Settings(BaseSettings):
         "US", description="Region for phone numbers written without a country code."
     )
     max_payload_bytes: int = Field(
-        262_144, ge=1024, description="Raw messages larger than this go to the dead-letter topic."
+        262_144,
+        ge=1024,
+        le=524_288,
+        description="Raw messages larger than this go to the dead-letter topic, which keeps "
+        "their first this-many bytes (the whole stays on the raw topic for its retention).",
+    )
+    max_record_bytes: int = Field(
+        1_048_576,
+        ge=1_000_000,
+        description="Largest record the worker writes (its producer's request size) and the "
+        "max.message.bytes of the topics cxstream creates: raw topics refuse anything larger "
+        "at produce time.",
+    )
+    stage_batch_size: int = Field(
+        64,
+        ge=1,
+        description="Most inputs a stage decides before it waits for the broker to acknowledge "
+        "their outputs (one round trip per batch; an input is committed only after that).",
+    )
+    record_budget_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Longest a stage may spend on one input: the supervisor then restarts the "
+        "worker and the input becomes a processing_timeout dead letter (docs/reliability.md).",
+    )
+    loop_stall_timeout_s: float = Field(
+        60.0,
+        ge=5,
+        le=3600,
+        description="The supervisor restarts a worker whose event loop made no progress for "
+        "this long (a blocked interpreter cannot report itself).",
+    )
+    stop_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="On SIGTERM the supervisor waits this long for the worker to stop, then "
+        "kills it: a worker is gone within this bound plus 1 s.",
+    )
+    stage_batch_wait_s: float = Field(
+        0.005, gt=0, description="Longest wait to fill a stage's batch (latency bound)."
     )
     max_text_chars: int = Field(
         10_000, ge=100, description="Text longer than this is truncated (recorded on the event)."
+    )
+    placeholder_ids: str = Field(
+        ",".join(PLACEHOLDER_IDS),
+        description="Identifier values never used as identifiers (comma-separated; compared "
+        "trimmed and case-insensitively; blank values are always ignored).",
+    )
+    max_identifier_chars: int = Field(
+        256,
+        ge=16,
+        le=4096,
+        description="A longer customer identifier makes the raw message a schema_violation.",
     )
     dedupe_window_s: float = Field(
         3_600.0, gt=0, description="How long a source message id is remembered (redeliveries)."
@@ -80,6 +160,13 @@ class Settings(BaseSettings):
     )
     sweep_interval_s: float = Field(
         30.0, gt=0, description="How often expired dedupe state is swept from the tables."
+    )
+    max_identifiers_per_customer: int = Field(
+        100,
+        ge=5,
+        le=250,
+        description="Identifiers kept per customer key for merges (strongest, then latest); the "
+        "rest stay linked to the customer. At most 250 keeps the value under the table bound.",
     )
     max_future_skew_s: float = Field(
         86_400.0, ge=0, description="Event times further than this in the future are rejected."
@@ -141,6 +228,58 @@ class Settings(BaseSettings):
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",
     )
 
+    @model_validator(mode="after")
+    def _dead_letters_fit(self) -> Settings:
+        from pipeline.records import dead_letter_bytes_bound
+
+        bound = dead_letter_bytes_bound(self.max_payload_bytes)
+        if bound > self.max_record_bytes:
+            raise ValueError(
+                f"CXSTREAM_MAX_PAYLOAD_BYTES={self.max_payload_bytes} makes dead letters of up "
+                f"to {bound} bytes, more than CXSTREAM_MAX_RECORD_BYTES={self.max_record_bytes}"
+                ": lower the first or raise the second"
+            )
+        return self
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value.strip().lower() not in STORES:
+            raise ValueError(f"must be one of {' or '.join(STORES)}")
+        return value.strip().lower()
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                "must be a two-letter region code that phonenumbers supports "
+                f"(ISO 3166-1 alpha-2, e.g. US, GB, DE, IN; {len(phonenumbers.SUPPORTED_REGIONS)} "
+                "known)"
+            )
+        return region
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _legal_topic_names(cls, value: str) -> str:
+        bad = sorted(set(re.sub(TOPIC_CHARS, "", value)))
+        if bad:
+            raise ValueError(
+                f"topic names may hold only letters, digits, '.', '_' and '-' "
+                f"(not {''.join(bad)!r})"
+            )
+        longest = max((spec.name for spec in topic_specs(TopicNames(value), 1)), key=len)
+        if len(longest) > MAX_TOPIC_NAME:
+            raise ValueError(
+                f"too long: <prefix>{longest[len(value) :]} would have {len(longest)} "
+                f"characters, Kafka allows {MAX_TOPIC_NAME} (so a prefix of at most "
+                f"{MAX_TOPIC_NAME - len(longest) + len(value)})"
+            )
+        return value
+
     @field_validator("agents")
     @classmethod
     def _known_agents(cls, value: str) -> str:
@@ -153,6 +292,11 @@ class Settings(BaseSettings):
         return ",".join(names)
 
     @property
+    def placeholder_id_values(self) -> frozenset[str]:
+        """``placeholder_ids`` as trimmed, case-folded values, the blank value included."""
+        return frozenset(v.strip().casefold() for v in self.placeholder_ids.split(",")) | {""}
+
+    @property
     def agent_roles(self) -> frozenset[str]:
         """The agents this worker runs."""
         return frozenset(self.agents.split(","))
@@ -162,10 +306,151 @@ class Settings(BaseSettings):
         """Topic names under the configured prefix."""
         return TopicNames(self.topic_prefix)
 
+    def writable_state_dir(self) -> Path:
+        """The state directory, created if missing, for commands that write there.
+
+        Checked by the commands that need it rather than on every load, so read-only commands
+        still work with an unwritable one. ``SettingsError`` names ``CXSTREAM_STATE_DIR``.
+        """
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.state_dir):
+                pass
+        except OSError as exc:
+            raise SettingsError(
+                [
+                    SettingProblem(
+                        "state_dir",
+                        str(self.state_dir),
+                        "must be a directory this user can create and write "
+                        f"({exc.strerror or exc})",
+                    )
+                ]
+            ) from exc
+        return self.state_dir
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One invalid setting: which one, the value it was given, and what it allows."""
+
+    field: str  # "" for a rule between settings (its message names them)
+    value: str
+    allowed: str
+    overridden: bool = False  # given in code or by a CLI flag, not read from the environment
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets this field."""
+        return f"CXSTREAM_{self.field.upper()}"
+
+    def describe(self, flags: Mapping[str, str] | None = None) -> str:
+        """``NAME=value: what is allowed``, naming the CLI flag when the value came from one."""
+        if not self.field:
+            return self.allowed
+        if not self.overridden:
+            name = self.env_var
+        else:
+            name = (flags or {}).get(self.field, f"setting {self.field}")
+        return f"{name}={_shell_quote(self.value)}: {self.allowed}"
+
+
+class SettingsError(ValueError):
+    """Settings that do not validate; its text is one line naming each bad variable."""
+
+    def __init__(self, problems: list[SettingProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.describe())
+
+    def describe(self, flags: Mapping[str, str] | None = None) -> str:
+        """Every problem on one line, ``flags`` (field → CLI flag) naming overridden ones."""
+        return "; ".join(p.describe(flags) for p in self.problems)
+
+    @classmethod
+    def from_validation(
+        cls, exc: ValidationError, overridden: frozenset[str] = frozenset()
+    ) -> SettingsError:
+        """The problems of a ``Settings`` ``ValidationError``, in variable names and words."""
+        problems = []
+        for err in exc.errors(include_url=False):
+            if not err["loc"]:
+                problems.append(SettingProblem("", "", _without_prefix(err["msg"])))
+                continue
+            name = str(err["loc"][0])
+            field = Settings.model_fields.get(name)
+            secret = field is not None and "SecretStr" in str(field.annotation)
+            value = "***" if secret else _as_text(err["input"])
+            problems.append(
+                SettingProblem(
+                    name, value, _allowed(name, err["type"], err["msg"]), name in overridden
+                )
+            )
+        return cls(problems)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return "***"
+    return value if isinstance(value, str) else str(value)
+
+
+def _shell_quote(value: str) -> str:
+    # As a shell would need it, so the line can be pasted back: CXSTREAM_TOPIC_PREFIX='a b'.
+    return value if value and re.fullmatch(r"[\w@%+=:,./-]+", value) else repr(value)
+
+
+def _without_prefix(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+_NUMBER_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "int_parsing",
+    "int_from_float",
+    "float_parsing",
+    "finite_number",
+}
+
+
+def _allowed(name: str, error_type: str, message: str) -> str:
+    """What a field allows, in words: its whole range for a number, else pydantic's reason."""
+    field = Settings.model_fields.get(name)
+    if error_type == "bool_parsing":
+        return "must be true or false (or 1/0, yes/no, on/off)"
+    if field is None or error_type not in _NUMBER_ERRORS:
+        message = _without_prefix(message)
+        return message[:1].lower() + message[1:]
+    kind = "a whole number" if field.annotation is int else "a number"
+    low = high = ""
+    for rule in field.metadata:
+        if getattr(rule, "ge", None) is not None:
+            low = f"at least {rule.ge}"
+        elif getattr(rule, "gt", None) is not None:
+            low = f"more than {rule.gt}"
+        if getattr(rule, "le", None) is not None:
+            high = f"at most {rule.le}"
+        elif getattr(rule, "lt", None) is not None:
+            high = f"less than {rule.lt}"
+    if low.startswith("at least") and high.startswith("at most"):
+        bounds = f"from {low.removeprefix('at least ')} to {high.removeprefix('at most ')}"
+    else:
+        bounds = " and ".join(b for b in (low, high) if b)
+    return f"must be {kind}" + (f" {bounds}" if bounds else "")
+
 
 def get_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (CLI flags) applied on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    """Settings from the environment, with explicit overrides (CLI flags) applied on top.
+
+    Raises ``SettingsError``: one line naming each bad variable (or overridden field).
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError.from_validation(exc, frozenset(given)) from exc
 
 
 def local_settings(name: str, broker_port: int, web_port: int, **overrides: object) -> Settings:

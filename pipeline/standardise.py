@@ -5,6 +5,7 @@ Pure and stateless: identity and dedupe happen later, in :mod:`pipeline.resolve`
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pipeline.contract import (
     VoiceCall,
     WebEvent,
 )
-from pipeline.normalise.emails import latest_reply, normalise_address
+from pipeline.normalise.emails import latest_reply, parse_address
 from pipeline.normalise.errors import InputError
 from pipeline.normalise.language import detect_language
 from pipeline.normalise.phones import to_e164
@@ -72,12 +73,17 @@ def _reject_constant(name: str) -> float:
 
 
 def decode_json(value: bytes) -> dict[str, Any]:
-    """Strict UTF-8 JSON object, or ``InputError`` (invalid_utf8/invalid_json/not_an_object)."""
+    """Strict UTF-8 JSON object, or ``InputError`` (invalid_utf8/invalid_json/not_an_object).
+
+    A leading UTF-8 byte-order mark is skipped: Windows tools write one before valid JSON.
+    """
+    bom = len(codecs.BOM_UTF8) if value.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = value.decode("utf-8")
+        text = value[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
-            ReasonCode.INVALID_UTF8, f"payload is not UTF-8: byte {exc.start} ({exc.reason})"
+            ReasonCode.INVALID_UTF8,
+            f"payload is not UTF-8: byte {exc.start + bom} ({exc.reason})",
         ) from exc
     try:
         data = json.loads(text, parse_constant=_reject_constant)
@@ -155,6 +161,8 @@ class Standardiser:
         self.max_text = settings.max_text_chars
         self.region = settings.default_region
         self.max_skew = timedelta(seconds=settings.max_future_skew_s)
+        self.placeholders = settings.placeholder_id_values
+        self.max_identifier = settings.max_identifier_chars
 
     def standardise(self, msg: RawMessage, now: datetime | None = None) -> Interaction:
         """The Interaction for ``msg`` (no customer_key yet); ``InputError`` if rejected."""
@@ -162,6 +170,12 @@ class Standardiser:
         channel = self.topics.channel_of(msg.topic)
         if channel is None:
             raise InputError(ReasonCode.UNKNOWN_TOPIC, f"{msg.topic!r} is not a raw channel topic")
+        if not msg.value:
+            raise InputError(
+                ReasonCode.EMPTY_PAYLOAD,
+                "the record has no value (a null/tombstone or 0-byte value): raw topics carry "
+                "one JSON object per record",
+            )
         if len(msg.value) > self.max_payload:
             raise InputError(
                 ReasonCode.OVERSIZE,
@@ -214,33 +228,71 @@ class _Build:
         self.warnings.append("no event time: used the broker timestamp")
         return self.received
 
-    def phone(self, raw: str | None) -> str | None:
+    def identifier(self, field: str, raw: str | int | None) -> str | None:
+        """``raw`` trimmed, or None for a placeholder (with a warning); too long: rejected."""
+        if raw is None:
+            return None
+        value = str(raw).strip()
+        self.check_length(field, value)
+        if value.casefold() in self.std.placeholders:
+            if value:
+                self.warnings.append(f"{field} {value!r} is a placeholder, not an id: ignored")
+            return None
+        return value
+
+    def check_length(self, field: str, value: str) -> None:
+        if len(value) > self.std.max_identifier:
+            raise InputError(
+                ReasonCode.SCHEMA_VIOLATION,
+                f"{field} is {len(value)} characters long, over the "
+                f"{self.std.max_identifier}-character limit for identifiers",
+            )
+
+    def phone(self, field: str, raw: object) -> str | None:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            self.warnings.append(f"{field} is a JSON number: read as its digits {raw}")
+            raw = str(raw)
+        elif raw is not None and not isinstance(raw, str):
+            self.warnings.append(f"{field} is a JSON {type(raw).__name__}, not text: ignored")
+            return None
         if raw is None or not raw.strip():
             return None
         e164 = to_e164(raw, self.std.region)
         if e164 is None:
-            self.warnings.append(f"phone {raw[:32]!r} is not a valid number: ignored")
+            self.warnings.append(f"{field} {raw[:32]!r} is not a valid number: ignored")
         return e164
 
-    def address(self, raw: str | None) -> str | None:
+    def address(self, field: str, raw: str | None) -> str | None:
         if raw is None or not raw.strip():
             return None
-        address, _ = normalise_address(raw)
+        address, _, problem = parse_address(raw)
         if address is None:
-            self.warnings.append(f"email {raw[:64]!r} is not an address: ignored")
+            self.warnings.append(f"{field} {raw[:64]!r} {problem}: ignored")
+        else:
+            self.check_length(field, address)
         return address
 
     def customer_ids(self, customer: CustomerRef) -> Identifiers:
         return Identifiers(
-            customer_id=str(customer.id) if customer.id is not None else None,
-            email=self.address(customer.email),
-            phone=self.phone(customer.phone),
+            customer_id=self.identifier("customer.id", customer.id),
+            email=self.address("customer.email", customer.email),
+            phone=self.phone("customer.phone", customer.phone),
         )
 
-    def text(self, raw: str | None, *, already_clean: bool = False) -> dict[str, Any]:
+    def fallback_id(self, prefix: str, field: str, value: str) -> str:
+        """The anonymous id of a message that names no customer: ``prefix:value``."""
+        self.check_length(field, value)
+        return f"{prefix}:{value}"
+
+    def text(
+        self, raw: str | None, *, html: bool = True, normalised: bool = False
+    ) -> dict[str, Any]:
+        """Text fields; ``html=False``: no HTML to convert, ``normalised``: whitespace done too."""
         if raw is None:
             return {"text": None}
-        cleaned = normalise_whitespace(raw) if already_clean else clean_text(raw)
+        cleaned = raw
+        if not normalised:
+            cleaned = clean_text(raw) if html else normalise_whitespace(raw)
         if not cleaned:
             return {"text": None}
         short, cut = truncate(cleaned, self.std.max_text)
@@ -262,8 +314,10 @@ class _Build:
         **fields: Any,
     ) -> Interaction:
         if not ids.pairs():
+            why = "".join(f"; {w}" for w in self.warnings)
             raise InputError(
-                ReasonCode.MISSING_IDENTITY, f"{channel} message {source_id!r} names no customer"
+                ReasonCode.MISSING_IDENTITY,
+                f"{channel} message {source_id!r} names no customer{why}",
             )
         extra = dict(model.model_extra or {})
         extra.update({k: v for k, v in attributes.items() if v not in (None, {}, [])})
@@ -287,13 +341,12 @@ class _Build:
                 ReasonCode.MISSING_IDENTITY, "web event has neither userId nor anonymousId"
             )
         traits = ev.traits if isinstance(ev.traits, dict) else {}
+        email = traits.get("email")
         ids = Identifiers(
-            user_id=str(ev.userId) if ev.userId is not None else None,
-            anonymous_id=ev.anonymousId or None,
-            email=self.address(traits.get("email"))
-            if isinstance(traits.get("email"), str)
-            else None,
-            phone=self.phone(traits.get("phone")) if isinstance(traits.get("phone"), str) else None,
+            user_id=self.identifier("userId", ev.userId),
+            anonymous_id=self.identifier("anonymousId", ev.anonymousId),
+            email=self.address("traits.email", email) if isinstance(email, str) else None,
+            phone=self.phone("traits.phone", traits.get("phone")),
         )
         raw_text = next(
             (
@@ -319,8 +372,10 @@ class _Build:
     def chat(self, ev: ChatMessage) -> Interaction:
         ids = self.customer_ids(ev.customer)
         if not ids.pairs() and ev.conversation_id:
-            ids.anonymous_id = f"chat:{ev.conversation_id}"
-            self.warnings.append("anonymous chat: identified by its conversation")
+            conversation = self.identifier("conversation_id", ev.conversation_id)
+            if conversation:
+                ids.anonymous_id = f"chat:{conversation}"
+                self.warnings.append("anonymous chat: identified by its conversation")
         return self.finish(
             ev,
             "chat",
@@ -335,12 +390,13 @@ class _Build:
         )
 
     def email(self, ev: EmailMessage) -> Interaction:
-        address, name = normalise_address(ev.from_) if ev.from_ else (None, None)
+        address, name, problem = parse_address(ev.from_ or "")
         if address is None:
             raise InputError(
                 ReasonCode.MISSING_IDENTITY,
-                f"email 'from' {(ev.from_ or '')[:64]!r} has no address",
+                f"email 'from' {(ev.from_ or '')[:64]!r} has no address ({problem})",
             )
+        self.check_length("from", address)
         if ev.text and ev.text.strip():
             body = ev.text
         elif ev.html:
@@ -360,16 +416,16 @@ class _Build:
             author_role="customer",
             subject=normalise_whitespace(ev.subject) if ev.subject else None,
             thread_id=thread,
-            **self.text(latest_reply(body), already_clean=True),
+            **self.text(latest_reply(body), normalised=True),
         )
 
     def voice(self, ev: VoiceCall) -> Interaction:
         ids = Identifiers(
-            customer_id=str(ev.customer_id) if ev.customer_id is not None else None,
-            phone=self.phone(ev.caller_number),
+            customer_id=self.identifier("customer_id", ev.customer_id),
+            phone=self.phone("caller_number", ev.caller_number),
         )
         if not ids.pairs():
-            ids.anonymous_id = f"call:{ev.call_id}"
+            ids.anonymous_id = self.fallback_id("call", "call_id", ev.call_id)
             self.warnings.append("caller unknown: identified by the call id")
         source_id = ev.call_id if ev.segment_id is None else f"{ev.call_id}#{ev.segment_id}"
         if ev.utterances is not None:
@@ -393,7 +449,7 @@ class _Build:
             event_type="call" if ev.segment_id is None else "call_segment",
             author_role="customer",
             conversation_id=ev.call_id,
-            **self.text(raw_text, already_clean=True),
+            **self.text(raw_text, html=False),
         )
 
     def survey(self, ev: SurveyResponse) -> Interaction:
@@ -405,7 +461,7 @@ class _Build:
             )
         ids = self.customer_ids(ev.customer)
         if not ids.pairs():
-            ids.anonymous_id = f"survey:{ev.response_id}"
+            ids.anonymous_id = self.fallback_id("survey", "response_id", ev.response_id)
             self.warnings.append("anonymous survey: identified by its response id")
         return self.finish(
             ev,

@@ -79,8 +79,15 @@ class TopicSpec:
     config: dict[str, str]
 
 
-def topic_specs(names: TopicNames, partitions: int) -> list[TopicSpec]:
-    """What ``cxstream topics create`` creates (idempotently)."""
+def topic_specs(
+    names: TopicNames, partitions: int, max_message_bytes: int = 1_048_576
+) -> list[TopicSpec]:
+    """What ``cxstream topics create`` creates (idempotently).
+
+    Every topic takes records up to ``max_message_bytes`` (``CXSTREAM_MAX_RECORD_BYTES``): a
+    producer writing more to a raw topic is refused at produce time, and everything the
+    pipeline writes is bounded below it (dead letters keep a prefix of a large payload).
+    """
     week = str(7 * 24 * 3600 * 1000)
     specs = [TopicSpec(t, partitions, {"retention.ms": week}) for t in names.raw_topics]
     specs += [
@@ -94,4 +101,6 @@ def topic_specs(names: TopicNames, partitions: int) -> list[TopicSpec]:
         TopicSpec(names.duplicates, partitions, {"retention.ms": week}),
         TopicSpec(names.identity, 1, {"cleanup.policy": "compact"}),
     ]
+    for spec in specs:
+        spec.config["max.message.bytes"] = str(max_message_bytes)
     return specs

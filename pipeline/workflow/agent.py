@@ -25,17 +25,20 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.types import EventT
 
+from pipeline.delivery import Output, Pending, Source, Writer, deciding, hold, release
+from pipeline.liveness import StageGuard
 from pipeline.metrics import Metrics
 from pipeline.offset_watch import OffsetWatches
 from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
+from pipeline.table_values import TableValueTooLarge, check_table_value
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
 from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
@@ -60,6 +63,10 @@ def _as_bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+class PoisonedInput(RuntimeError):
+    """The supervisor found this input hangs the workflow: it goes on unrouted."""
+
+
 def _is_tick(event: EventT[Any]) -> bool:
     headers = event.headers or {}
     kind = headers.get(TICK_HEADER)
@@ -71,13 +78,14 @@ def add_workflow(
     settings: Settings,
     metrics: Metrics,
     scored: Any,
-    send_dead_letter: Any,
+    stage: tuple[Writer, StageGuard],
     table_options: Mapping[str, Any],
     watches: OffsetWatches,
 ) -> None:
     """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
     rules = cached_rules(settings.rules_file)
     workflow = Workflow(rules)
+    writer, guard = stage
     names = settings.topics
     enriched = app.topic(names.enriched, **RAW)
     alerts = app.topic(names.alerts, **RAW)
@@ -140,14 +148,14 @@ def add_workflow(
 
     async def send_alerts(
         key: str, changes: list[Alert], suppressed: int
-    ) -> list[tuple[Change, Awaitable[Any]]]:
-        """Send the changes not on the topic yet; return them with their delivery futures."""
+    ) -> list[tuple[Change, Pending]]:
+        """Send the changes not on the topic yet; return them with their deliveries."""
         if suppressed:
             metrics.alerts_suppressed.inc(suppressed)
         if not changes:
             return []
         await ensure_ledger()
-        pending: list[tuple[Change, Awaitable[Any]]] = []
+        pending: list[tuple[Change, Pending]] = []
         for alert in changes:
             change = (alert.alert_id, alert.revision)
             if change in ledger:
@@ -158,43 +166,71 @@ def add_workflow(
                 )
                 metrics.alerts_replayed.inc()
                 continue
-            sent = await alerts.send(key=key.encode(), value=alert.model_dump_json().encode())
-            pending.append((change, sent))
-            metrics.alerts.labels(
+            counter = metrics.alerts.labels(
                 type=alert.type, severity=alert.severity, status=alert.status
-            ).inc()
+            )
+            sent = await writer.send(
+                Output(alerts, key.encode(), alert.model_dump_json().encode(), None, counter.inc)
+            )
+            pending.append((change, sent))
         return pending
 
-    async def acknowledged(pending: list[tuple[Change, Awaitable[Any]]]) -> None:
-        """Wait until the broker holds every change (the state may only be written after)."""
+    async def acknowledged(pending: list[tuple[Change, Pending]]) -> bool:
+        """Wait until the broker holds every change (the state may only be written after);
+        False if one can never be written (the input then becomes a dead letter)."""
         for change, sent in pending:
-            await sent
+            if await writer.written(sent) is not None:
+                return False
             ledger.add(change)
+        return True
 
     def write_state(key: str, conv_key: str, outcome: EventOutcome) -> None:
-        customers[key.encode()] = outcome.customer.model_dump_json().encode()
+        """Write the customer's and the conversation's new state; both are checked against
+        the table value bound first, and if one is over it neither is written (the previous
+        state stays, the event has gone on; pipeline/table_values.py)."""
+        customer = outcome.customer.model_dump_json().encode()
         kept = conv_key.removeprefix(f"{key}/") in outcome.customer.conversations
-        if outcome.conversation is not None and kept:  # a late, already-trimmed one is not
-            conversations[conv_key.encode()] = outcome.conversation.model_dump_json().encode()
+        conversation = (
+            outcome.conversation.model_dump_json().encode()
+            if outcome.conversation is not None and kept  # a late, already-trimmed one is not
+            else None
+        )
+        try:
+            check_table_value("customers", key.encode(), customer)
+            if conversation is not None:
+                check_table_value("conversations", conv_key.encode(), conversation)
+        except TableValueTooLarge as exc:
+            log.error("workflow state of %s not written: %s", key, exc)
+            metrics.processing_errors.labels(stage="workflow").inc()
+            return
+        customers[key.encode()] = customer
+        if conversation is not None:
+            conversations[conv_key.encode()] = conversation
         for name in outcome.dropped_conversations:
             conversations.pop(f"{key}/{name}".encode(), None)
         remember(key, outcome.deadline)
 
-    async def on_event(event: EventT[Any]) -> None:
-        body = _as_bytes(event.message.value)
+    async def on_event(event: EventT[Any]) -> tuple[Source, list[Pending]]:
+        """Route, alert and profile one scored interaction; its source and pending outputs."""
+        source = Source.of(event)
+        body = source.value
         try:
             item = Enriched.model_validate_json(body)
         except ValueError as exc:
-            await send_dead_letter("workflow", event, ReasonCode.SCHEMA_VIOLATION, exc)
-            return
+            code = ReasonCode.SCHEMA_VIOLATION
+            return source, [await writer.reject(source, code, str(exc), type(exc).__name__)]
+        source = source.from_raw(item.source)
         key = item.customer_key or item.interaction_id
         metrics.events_in.labels(stage="workflow", channel=item.channel).inc()
         out_body = body
         conv_key = f"{key}/{conversation_of(item)}"
         try:
+            if (verdict := guard.verdict(*source.place)) is not None:
+                raise PoisonedInput(verdict.reason)
             raw_conv = conversations.get(conv_key.encode())
             conv = ConversationState.model_validate_json(raw_conv) if raw_conv else None
-            result = workflow.on_event(item, load_customer(key), conv)
+            with guard.deciding(*source.place):
+                result = workflow.on_event(item, load_customer(key), conv)
             if not result.duplicate and not result.alerts:
                 write_state(key, conv_key, result)
             out_body = result.enriched.model_dump_json().encode()
@@ -202,28 +238,31 @@ def add_workflow(
         except Exception:  # a bug must not lose the interaction: it goes on unrouted
             log.exception("workflow failed on %s", item.interaction_id)
             outcome = None
-        await enriched.send(key=key.encode(), value=out_body)
-        metrics.events_out.labels(stage="workflow", channel=item.channel).inc()
+        out = metrics.events_out.labels(stage="workflow", channel=item.channel)
+        sent = [await writer.send(Output(enriched, key.encode(), out_body, None, out.inc))]
         metrics.observe_latency(item.channel, item.occurred_at, item.received_at)
         if outcome is None:
             metrics.processing_errors.labels(stage="workflow").inc()
-            return
+            return source, sent
         if outcome.duplicate:
-            return
+            return source, sent
         count_pulse(outcome.enriched, outcome.repeat_contact)
         pending = await send_alerts(key, outcome.alerts, outcome.suppressed)
+        sent += [p for _, p in pending]
         if outcome.profile is not None:
-            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
-        if outcome.alerts:  # the state that records an alert change follows the change itself
-            await acknowledged(pending)
+            profile = outcome.profile.model_dump_json().encode()
+            sent.append(await writer.send(Output(profiles, key.encode(), profile)))
+        # the state that records an alert change follows the change itself
+        if outcome.alerts and await acknowledged(pending):
             write_state(key, conv_key, outcome)
+        return source, sent
 
-    async def on_tick(event: EventT[Any]) -> None:
+    async def on_tick(event: EventT[Any]) -> list[Pending]:
         key = _as_bytes(event.message.key).decode()
         state = load_customer(key)
         if state is None:
             deadlines.pop(key, None)
-            return
+            return []
         convs: dict[str, ConversationState] = {}
         for name in state.waiting:
             raw = conversations.get(f"{key}/{name}".encode())
@@ -231,33 +270,47 @@ def add_workflow(
                 convs[name] = ConversationState.model_validate_json(raw)
         outcome = workflow.on_tick(state, convs, datetime.now(UTC))
         pending = await send_alerts(key, outcome.alerts, outcome.suppressed)
+        sent = [p for _, p in pending]
         if outcome.profile is not None:
-            await profiles.send(key=key.encode(), value=outcome.profile.model_dump_json().encode())
-        await acknowledged(pending)
+            profile = outcome.profile.model_dump_json().encode()
+            sent.append(await writer.send(Output(profiles, key.encode(), profile)))
+        if not await acknowledged(pending):
+            return sent  # the tick becomes a dead letter; the next tick tries again
         if outcome.alerts or outcome.idle_conversations or outcome.profile is not None:
             customers[key.encode()] = outcome.customer.model_dump_json().encode()
         for name in outcome.idle_conversations:
             conversations.pop(f"{key}/{name}".encode(), None)
         remember(key, outcome.deadline)
+        return sent
 
     watch = watches.stage("workflow")
 
     @app.agent(scored, name="workflow")
     async def workflow_agent(stream: faust.StreamT[bytes]) -> None:
-        """Route, alert and profile each scored interaction; handle timer ticks."""
-        async for event in stream.events():
-            watch.saw(event.message.topic, event.message.partition, event.message.offset)
-            try:
-                if _is_tick(event):
-                    await on_tick(event)
-                else:
-                    await on_event(event)
-            except Exception as exc:
-                msg = event.message
-                log.exception(
-                    "workflow agent failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset
-                )
-                await send_dead_letter("workflow", event, ReasonCode.INTERNAL_ERROR, exc)
+        """Route, alert and profile each scored interaction; handle timer ticks. An input is
+        committed only after its outputs are on the broker (pipeline/delivery.py)."""
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.stage_batch_size, within=settings.stage_batch_wait_s
+        ):
+            hold(events)
+            decided: list[tuple[Source, list[Pending]]] = []
+            for event in events:
+                deciding(event)
+                source = Source.of(event)
+                watch.saw(source.topic, source.partition, source.offset)
+                try:
+                    if _is_tick(event):
+                        sent = await on_tick(event)
+                    else:
+                        source, sent = await on_event(event)
+                except Exception as exc:
+                    log.exception("workflow agent failed at %s", source.where)
+                    code = ReasonCode.INTERNAL_ERROR
+                    sent = [await writer.reject(source, code, str(exc), type(exc).__name__)]
+                decided.append((source, sent))
+            for source, sent in decided:
+                await writer.settle(source, sent)
+            release(events)
 
     @app.timer(settings.workflow_tick_s)  # type: ignore[untyped-decorator]
     async def tick() -> None:

@@ -8,13 +8,21 @@ the path of every wrong field, never half-way through a stream.
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from pipeline.workflow.patterns import compile_rule_pattern
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("rules.yaml")
 
@@ -31,6 +39,16 @@ DEFAULT_PRIORITIES: dict[UrgencyLevel, Priority] = {
     "high": "P2",
     "critical": "P1",
 }
+
+
+def _runs_on_re2(pattern: str) -> str:
+    # Fail when the file loads, not on the first message that reaches the bad pattern.
+    compile_rule_pattern(pattern)
+    return pattern
+
+
+RulePattern = Annotated[str, AfterValidator(_runs_on_re2)]
+"""A high-stakes regular expression that RE2 runs in linear time (``workflow/patterns.py``)."""
 
 
 class _Strict(BaseModel):
@@ -159,27 +177,15 @@ class HumanControl(_Strict):
 
 
 class HighStakes(_Strict):
-    """Regular expressions (case-insensitive) per category that force a human queue."""
+    """Regular expressions (case-insensitive, run by RE2) per category that force a human queue."""
 
     queue: str = "specialist_human"
-    patterns: dict[str, list[str]] = Field(default_factory=dict)
+    patterns: dict[str, list[RulePattern]] = Field(
+        default_factory=dict, description="category → regular expressions (RE2 syntax)"
+    )
     intents: dict[str, list[str]] = Field(
         default_factory=dict, description="category → intents that are high-stakes by themselves"
     )
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        # Fail when the file loads, not on the first message that reaches the bad pattern.
-        for category, patterns in value.items():
-            for pattern in patterns:
-                try:
-                    re.compile(pattern, re.IGNORECASE)
-                except re.error as exc:
-                    raise ValueError(
-                        f"category {category!r}: bad regular expression {pattern!r} ({exc})"
-                    ) from exc
-        return value
 
 
 class RoutingTable(_Strict):
@@ -257,7 +263,8 @@ def load_rules(path: Path | None = None) -> WorkflowRules:
         return WorkflowRules.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise RulesFileError(f"{path}: {problems}") from exc
 

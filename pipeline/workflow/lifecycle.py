@@ -4,7 +4,9 @@
 reaches the same ids, and an update needs evidence the alert does not hold yet, so a redelivered
 interaction changes nothing. Each (type, entity) has at most one open alert; after it closes the
 pair stays quiet for ``cooldown_s``; a customer gets at most ``max_opened_per_window`` new alerts
-per ``rate_window_s`` (further ones are counted as suppressed, never emitted).
+per ``rate_window_s`` (further ones are counted as suppressed, never emitted), and at most
+``MAX_OPEN_ALERTS`` open at once (alerts kept alive by updates would otherwise grow the
+customer's state without bound; see :mod:`pipeline.workflow.state`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from pipeline.workflow.config import SEVERITIES, WorkflowRules
 from pipeline.workflow.records import Alert, Routing
 from pipeline.workflow.rules import Clear, Signal
-from pipeline.workflow.state import CustomerState, conversation_entity
+from pipeline.workflow.state import MAX_OPEN_ALERTS, CustomerState, conversation_entity
 
 
 def alert_id(alert_type: str, entity: str, trigger: str) -> str:
@@ -133,7 +135,7 @@ def apply(
             continue
         window = timedelta(seconds=life.rate_window_s)
         recent = [t for t in state.opened_times if at - t < window]
-        if len(recent) >= life.max_opened_per_window:
+        if len(recent) >= life.max_opened_per_window or len(state.open_alerts) >= MAX_OPEN_ALERTS:
             state.alerts_suppressed += 1
             continue
         requires, auto, why = human_control(

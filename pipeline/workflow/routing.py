@@ -6,11 +6,11 @@ in words and the rules version that made it.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from pipeline.records import Enriched
 from pipeline.workflow.config import PRIORITIES, HighStakes, Priority, WorkflowRules
+from pipeline.workflow.patterns import TextPattern, compile_rule_pattern
 from pipeline.workflow.records import Routing
 
 NOT_ROUTED_ROLES = frozenset({"agent", "bot", "system"})
@@ -21,20 +21,21 @@ _PatternKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @lru_cache(maxsize=32)
-def _compiled(key: _PatternKey) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+def _compiled(key: _PatternKey) -> tuple[tuple[str, tuple[TextPattern, ...]], ...]:
     # Keyed by the patterns themselves (the frozen rules model holds dicts, so it is not
-    # hashable): each rules file's regexes are compiled once, not once per message.
+    # hashable): each rules file's regexes are compiled once, not once per message. RE2, not
+    # ``re``: a user's pattern must not be able to take exponential time on a message.
     return tuple(
-        (category, tuple(re.compile(p, re.IGNORECASE) for p in patterns))
-        for category, patterns in key
+        (category, tuple(compile_rule_pattern(p) for p in patterns)) for category, patterns in key
     )
 
 
 def high_stakes(text: str | None, intent: str | None, rules: HighStakes) -> list[str]:
     """The high-stakes categories a message falls in, sorted.
 
-    A category matches when any of its regular expressions (case-insensitive) is found in the
-    text, or when the message's intent is listed for it under ``rules.intents``.
+    A category matches when any of its regular expressions (case-insensitive, RE2: linear
+    time in the text) is found in the text, or when the message's intent is listed for it
+    under ``rules.intents``.
     """
     key = tuple((category, tuple(patterns)) for category, patterns in rules.patterns.items())
     found = {

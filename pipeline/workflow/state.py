@@ -4,10 +4,29 @@ State lives in two Faust tables keyed by customer key (``customers``) and by
 ``<customer key>/<conversation>`` (``conversations``), both written by the workflow agent for
 events of one customer-keyed partition, so they are co-partitioned with ``cx.interactions``.
 Every list is bounded in length and in event time; conversations idle for a week are removed.
+
+**Byte bound.** Both tables write one changelog record per key, so each value is bounded by
+construction (pydantic's JSON: UTF-8, ≤ 4 bytes a character). Producer-supplied strings are
+capped here: a conversation name is at most ``MAX_CONVERSATION_CHARS`` characters (longer ones
+become a prefix + a hash, :func:`conversation_of`), a tier at most ``MAX_TIER_CHARS`` (a longer
+one is ignored); ids are hashes and customer keys ≤ 27 characters. Counts: ``MAX_CONTACTS``
+contacts, ``MAX_SENTIMENT`` points, ``MAX_SEEN`` ids, ``MAX_WAITING`` waits,
+``MAX_CONVERSATIONS`` conversations, ``MAX_OPEN_ALERTS`` open alerts of ≤ ``max_evidence``
+evidence items each, and the cooldown entries of the alerts closed within ``cooldown_s``.
+With the bundled rules (``max_evidence`` 10, ``max_opened_per_window`` 4 per hour, cooldown
+1 h), every field at its cap, every capped string at its longest in 4-byte characters and
+generous lengths for the rule-made texts (reasons, routing reason, next action), a
+``customers`` record is at most ``WORST_CUSTOMER_BYTES`` (measured 561,659: 32 alerts of
+~10.5 KB make most of it) and a ``conversations`` record at most ``WORST_CONVERSATION_BYTES``
+(measured 4,530); ``tests/unit/test_table_values.py`` builds both states and keeps these numbers
+true. Both are under ``MAX_TABLE_VALUE_BYTES`` (900,000; :mod:`pipeline.table_values`), which
+the agent also checks before each write (a rules file with a large ``max_evidence`` could pass
+it: the event is then refused and the previous state kept).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -30,6 +49,11 @@ MAX_SENTIMENT = 20
 MAX_SEEN = 64
 MAX_WAITING = 20
 MAX_CONVERSATIONS = 50
+MAX_OPEN_ALERTS = 32
+MAX_CONVERSATION_CHARS = 128
+MAX_TIER_CHARS = 64
+WORST_CUSTOMER_BYTES = 570_000
+WORST_CONVERSATION_BYTES = 5_000
 CONTACT_HORIZON = timedelta(days=7)
 CONVERSATION_IDLE = timedelta(days=7)
 PROFILE_TREND = 10
@@ -97,12 +121,26 @@ class CustomerState(BaseModel):
 
 
 def conversation_of(event: Enriched) -> str:
-    """The conversation an interaction belongs to: chat conversation, email thread, call, …"""
+    """The conversation an interaction belongs to: chat conversation, email thread, call, …
+
+    A name longer than ``MAX_CONVERSATION_CHARS`` becomes its first 100 characters, ``#`` and
+    24 hex digits of its sha256: still one name per conversation, and a bounded state key.
+    """
     if event.conversation_id:
-        return event.conversation_id
-    if event.thread_id:
-        return event.thread_id
-    return f"{event.channel}:{event.source.source_message_id or event.interaction_id}"
+        name = event.conversation_id
+    elif event.thread_id:
+        name = event.thread_id
+    else:
+        name = f"{event.channel}:{event.source.source_message_id or event.interaction_id}"
+    return bounded_name(name)
+
+
+def bounded_name(name: str) -> str:
+    """``name`` itself, or a prefix and a hash of it when longer than MAX_CONVERSATION_CHARS."""
+    if len(name) <= MAX_CONVERSATION_CHARS:
+        return name
+    digest = hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()[:24]
+    return f"{name[:100]}#{digest}"
 
 
 def conversation_entity(customer_key: str, conversation: str) -> str:
@@ -156,7 +194,7 @@ def apply_traits(state: CustomerState, event: Enriched, rules: WorkflowRules) ->
         return False
     before = (state.tier, state.vip, state.opted_out)
     tier = traits.get("tier", traits.get("plan"))
-    if isinstance(tier, str) and tier.strip():
+    if isinstance(tier, str) and tier.strip() and len(tier.strip()) <= MAX_TIER_CHARS:
         state.tier = tier.strip().lower()
     vip_tiers = {t.lower() for t in rules.alerts.vip_at_risk.tiers}
     if isinstance(traits.get("vip"), bool):

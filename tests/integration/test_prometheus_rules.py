@@ -132,6 +132,7 @@ def test_every_alert_has_severity_and_annotations() -> None:
         "CxstreamConsumerLagGrowing",
         "CxstreamDeadLetterSpike",
         "CxstreamRecordsSkipped",
+        "CxstreamStageBlocked",
         "CxstreamLatencySLOBreach",
         "CxstreamNegativeSentimentSpike",
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -627,7 +628,9 @@ def test_normalise_address(raw: str) -> None:
         assert local
         assert "." in domain
         assert " " not in address
-        assert address == address.casefold()
+        assert address == address.lower()
+        assert domain.isascii()  # IDNA A-labels
+        assert all(unicodedata.category(ch) not in {"Cc", "Cf", "Zs"} for ch in address)
     assert name is None or (isinstance(name, str) and name)
 
 
@@ -636,7 +639,8 @@ def test_normalise_address(raw: str) -> None:
 def test_latest_reply(body: str) -> None:
     latest = latest_reply(body)
     assert isinstance(latest, str)
-    assert bool(latest.strip()) == bool(body.strip())
+    assert bool(latest) == bool(normalise_whitespace(body))
+    assert_normalised(latest)
 
 
 NO_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.identity import IdentityResolver, new_customer_key
+from pipeline.identity import IdentifierTooLong, IdentityResolver, new_customer_key
 from pipeline.records import Identifiers, IdentityLink
 from pipeline.settings import Settings
 from pipeline.standardise import RawMessage, Standardiser
+from pipeline.table_values import MAX_TABLE_VALUE_BYTES, check_table_value
 
 EMAIL = "ana@example.com"
 PHONE = "+14155550132"
@@ -324,3 +325,151 @@ def test_event_without_identifiers_raises(ids: Identifiers) -> None:
         resolver.resolve(ids, "ix_1", 1.0)
     assert links == {}
     assert members == {}
+
+
+# -- bounded members (issue 20) ----------------------------------------------------------------
+
+LONG = "x" * 250  # with a 6-character counter: 256-character anonymous ids, the contract's limit
+
+
+def anon(i: int) -> str:
+    return f"{i:06d}{LONG}"
+
+
+def capped(limit: int) -> tuple[IdentityResolver, dict[str, Any], dict[str, Any]]:
+    links: dict[str, Any] = {}
+    members: dict[str, Any] = {}
+    return IdentityResolver(links, members, max_identifiers=limit), links, members
+
+
+def test_one_user_with_a_thousand_anonymous_ids_keeps_the_cap() -> None:
+    resolver, links, members = capped(100)
+    evicted = 0
+    for i in range(1000):
+        result = resolver.resolve(
+            Identifiers(user_id="u-fat", anonymous_id=anon(i)), f"ix_{i}", 1_795_000_000.0 + i
+        )
+        evicted += result.evicted
+    key = new_customer_key("user_id:u-fat")
+    assert list(members) == [key]
+    kept = members[key]["ids"]
+    assert kept == ["user_id:u-fat"] + [f"anonymous_id:{anon(i)}" for i in range(901, 1000)]
+    assert evicted == 901  # anonymous ids 0…900 left, one an event; the user id never did
+    size = check_table_value("identity-members", key, members[key])
+    assert size == 24 + len('{"since":1795000000.0,"ids":[]}') + 15 + 99 * (13 + 256 + 3)
+    assert size < MAX_TABLE_VALUE_BYTES
+    # every identifier, kept or evicted, still resolves to the customer
+    assert len(links) == 1001
+    assert {resolver.lookup(f"anonymous_id:{anon(i)}") for i in range(1000)} == {key}
+    again = resolver.resolve(Identifiers(anonymous_id=anon(0)), "ix_again", 1_795_001_000.0)
+    assert (again.customer_key, again.merges, again.new_identifiers) == (key, [], [])
+    # seen again, it is the most recent anonymous id: the oldest kept one makes room
+    assert again.evicted == 1
+    assert members[key]["ids"][-1] == f"anonymous_id:{anon(0)}"
+    assert f"anonymous_id:{anon(901)}" not in members[key]["ids"]
+
+
+def test_the_members_value_at_the_largest_cap_is_under_the_bound() -> None:
+    """250 identifiers of 256 characters that JSON escapes at 12 bytes each: the worst case."""
+    resolver, _, members = capped(250)
+    wide = "\U0001f600" * 250
+    for i in range(260):
+        resolver.resolve(
+            Identifiers(user_id="u-wide", anonymous_id=f"{i:06d}{wide}"), f"ix_{i}", 1.5 + i
+        )
+    (key,) = members
+    assert len(members[key]["ids"]) == 250
+    size = check_table_value("identity-members", key, members[key])
+    # key, the record, "user_id:u-wide", then 249 of ,"anonymous_id:<6 digits><250 x 12 bytes>"
+    assert size == 24 + len('{"since":1.5,"ids":[]}') + 16 + 249 * (1 + 2 + 13 + 6 + 250 * 12)
+    assert size <= 3_088 * 250 + 60 < MAX_TABLE_VALUE_BYTES
+
+
+def test_strongest_identifiers_survive_eviction() -> None:
+    resolver, _, members = capped(5)
+    ids = Identifiers(customer_id="c-1", user_id="u-1", email=EMAIL, phone=PHONE, anonymous_id="a")
+    key = resolver.resolve(ids, "ix_0", 1.0).customer_key
+    for i in range(3):
+        result = resolver.resolve(Identifiers(user_id="u-1", anonymous_id=f"a-{i}"), "ix", 2.0)
+        assert result.evicted == 1
+    second_email = resolver.resolve(Identifiers(user_id="u-1", email="b@example.com"), "ix", 3.0)
+    assert second_email.evicted == 1  # the last anonymous id makes room for the email
+    assert members[key]["ids"] == [
+        "customer_id:c-1",
+        "user_id:u-1",
+        f"email:{EMAIL}",
+        f"phone:{PHONE}",
+        "email:b@example.com",
+    ]
+    # a later anonymous id is evicted at once, yet linked
+    late = resolver.resolve(Identifiers(user_id="u-1", anonymous_id="a-late"), "ix", 4.0)
+    assert (late.evicted, late.new_identifiers) == (1, ["anonymous_id:a-late"])
+    assert resolver.lookup("anonymous_id:a-late") == key
+    assert len(members[key]["ids"]) == 5
+
+
+def test_an_evicted_identifier_follows_its_customer_through_merges() -> None:
+    resolver, links, members = capped(5)
+    older = resolver.resolve(Identifiers(email=EMAIL), "ix_e", 1.0).customer_key
+    newer = resolver.resolve(Identifiers(user_id="u-1", anonymous_id="a-0"), "ix_0", 2.0)
+    for i in range(1, 6):
+        resolver.resolve(Identifiers(user_id="u-1", anonymous_id=f"a-{i}"), f"ix_{i}", 2.0 + i)
+    assert "anonymous_id:a-0" not in members[newer.customer_key]["ids"]
+    assert links["anonymous_id:a-0"] == newer.customer_key
+
+    merge = resolver.resolve(Identifiers(email=EMAIL, user_id="u-1"), "ix_m", 10.0)
+    assert merge.customer_key == older
+    assert [m.merged_key for m in merge.merges] == [newer.customer_key]
+    assert merge.merges[0].identifiers == ["user_id:u-1"] + [
+        f"anonymous_id:a-{i}" for i in (2, 3, 4, 5)
+    ]
+    assert merge.evicted == 1  # six identifiers met in one value of five: the oldest anonymous id
+    assert members == {
+        older: {
+            "since": 1.0,
+            "ids": [f"email:{EMAIL}", "user_id:u-1"] + [f"anonymous_id:a-{i}" for i in (3, 4, 5)],
+        }
+    }
+    # a-0 never moved: it still points at the merged key, and resolves through the chain
+    assert links["anonymous_id:a-0"] == newer.customer_key
+    assert resolver.lookup("anonymous_id:a-0") == older
+    later = resolver.resolve(Identifiers(anonymous_id="a-0"), "ix_later", 20.0)
+    assert (later.customer_key, later.merges, later.new_identifiers) == (older, [], [])
+    assert links["anonymous_id:a-0"] == older  # linked directly from now on
+    # a-2 moved with the merge but lost its place in the survivor's list: linked all the same
+    assert resolver.lookup("anonymous_id:a-2") == older
+
+
+def test_a_merge_of_two_customers_at_the_cap_stays_at_the_cap() -> None:
+    resolver, _, members = capped(5)
+    first = resolver.resolve(Identifiers(email=EMAIL, anonymous_id="e-0"), "ix", 1.0).customer_key
+    second = resolver.resolve(Identifiers(phone=PHONE, anonymous_id="p-0"), "ix", 2.0).customer_key
+    for i in range(1, 5):
+        resolver.resolve(Identifiers(email=EMAIL, anonymous_id=f"e-{i}"), "ix", 3.0)
+        resolver.resolve(Identifiers(phone=PHONE, anonymous_id=f"p-{i}"), "ix", 3.0)
+    assert [len(members[k]["ids"]) for k in (first, second)] == [5, 5]
+    merged = resolver.resolve(Identifiers(email=EMAIL, phone=PHONE), "ix_m", 4.0)
+    assert merged.customer_key == first
+    assert merged.evicted == 5  # ten identifiers, five places
+    assert members == {
+        first: {
+            "since": 1.0,
+            "ids": [f"email:{EMAIL}", f"phone:{PHONE}"]
+            + [f"anonymous_id:p-{i}" for i in (2, 3, 4)],
+        }
+    }
+    for i in range(5):
+        assert resolver.lookup(f"anonymous_id:e-{i}") == first
+        assert resolver.lookup(f"anonymous_id:p-{i}") == first
+
+
+def test_an_identifier_over_the_limit_is_refused_and_changes_nothing() -> None:
+    resolver, links, members = fresh()
+    with pytest.raises(IdentifierTooLong, match="257 characters exceeds the 256"):
+        resolver.resolve(Identifiers(email=EMAIL, anonymous_id="a" * 257), "ix_1", 1.0)
+    assert (links, members) == ({}, {})
+
+
+def test_a_cap_below_one_event_s_identifiers_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_identifiers must be ≥ 5"):
+        IdentityResolver({}, {}, max_identifiers=4)

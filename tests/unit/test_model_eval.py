@@ -11,6 +11,10 @@ from pipeline.settings import Settings
 from tests.unit.test_scoring import REQUIRED_METRICS
 
 MACHINE_DEPENDENT = {"sequences_per_second"}
+RUN_TO_RUN = 0.01
+"""Dynamic int8 quantisation under onnxruntime's thread pool is not bit-reproducible between
+runs: observed spreads of a few examples per set (e.g. SST-2 0.8865 vs 0.8888, GoEmotions F1
+0.4415 vs 0.442, urgency F1 0.4248 vs 0.4289 on the same model, same machine)."""
 
 
 def test_models_eval_json_matches_the_committed_card() -> None:
@@ -28,7 +32,7 @@ def test_models_eval_json_matches_the_committed_card() -> None:
     assert required <= set(measured)
     assert measured["sequences_per_second"] > 0
     for key in required - MACHINE_DEPENDENT:
-        assert measured[key] == card.metrics[key], key
+        assert abs(measured[key] - card.metrics[key]) <= RUN_TO_RUN, (key, measured[key])
     assert measured["sst2_dev_accuracy"] >= 0.88
     assert measured["banking77_test_accuracy"] >= 0.85
     assert measured["sentiment3_macro_recall"] >= 0.65

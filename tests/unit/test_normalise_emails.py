@@ -1,10 +1,18 @@
-"""Email normalisers: address parsing/case-folding and latest-reply extraction."""
+"""Email normalisers: address parsing (IDNA, case, invisible characters) and latest-reply
+extraction, including the bounds that keep crafted bodies cheap."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.normalise.emails import latest_reply, normalise_address
+from pipeline.normalise.emails import (
+    MAX_HEADER_CANDIDATES,
+    MAX_HEADER_LINE_CHARS,
+    MAX_REPLY_PARSE_CHARS,
+    latest_reply,
+    normalise_address,
+    parse_address,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,10 +36,56 @@ from pipeline.normalise.emails import latest_reply, normalise_address
         pytest.param("ana@", (None, None), id="no-domain"),
         pytest.param("foo@bar", (None, None), id="dotless-domain"),
         pytest.param("Ana <ana@localhost>", (None, "Ana"), id="dotless-domain-keeps-name"),
+        pytest.param("ana@bücher.example", ("ana@xn--bcher-kva.example", None), id="idn-u-label"),
+        pytest.param(
+            "ana@XN--BCHER-KVA.example", ("ana@xn--bcher-kva.example", None), id="idn-a-label"
+        ),
+        pytest.param("ana@BÜCHER.Example", ("ana@xn--bcher-kva.example", None), id="idn-upper"),
+        pytest.param(
+            "ana@bücher\u3002example", ("ana@xn--bcher-kva.example", None), id="ideographic-dot"
+        ),
+        pytest.param("Straße@Example.de", ("straße@example.de", None), id="sharp-s-kept"),
+        pytest.param("STRASSE@example.de", ("strasse@example.de", None), id="ss-lower-cased"),
+        pytest.param("ÉLODIE@example.fr", ("élodie@example.fr", None), id="unicode-local-lower"),
+        pytest.param("ana@mail_server.example", ("ana@mail_server.example", None), id="ascii-kept"),
     ],
 )
 def test_normalise_address(raw: str, expected: tuple[str | None, str | None]) -> None:
     assert normalise_address(raw) == expected
+
+
+def test_idna_and_straße_rules() -> None:
+    """One address however its domain is written; ß and ss stay two mailboxes."""
+    assert normalise_address("ana@xn--bcher-kva.example") == normalise_address("ana@bücher.example")
+    assert normalise_address("straße@x.example") != normalise_address("strasse@x.example")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        pytest.param("an\u200ba@example.com", "U+200B ZERO WIDTH SPACE", id="zero-width-space"),
+        pytest.param("ana@exa\u200dmple.com", "U+200D ZERO WIDTH JOINER", id="zero-width-joiner"),
+        pytest.param("\ufeffana@example.com", "U+FEFF ZERO WIDTH NO-BREAK SPACE", id="bom"),
+        pytest.param("ana\u202e@example.com", "U+202E RIGHT-TO-LEFT OVERRIDE", id="rlo"),
+        pytest.param("ana\u2066@example.com", "U+2066 LEFT-TO-RIGHT ISOLATE", id="lri"),
+        pytest.param("ana@example.com\u200e", "U+200E LEFT-TO-RIGHT MARK", id="lrm"),
+        pytest.param("an\u00ada@example.com", "U+00AD SOFT HYPHEN", id="soft-hyphen"),
+        pytest.param("an\u00a0a@example.com", "U+00A0 NO-BREAK SPACE", id="no-break-space"),
+        pytest.param("Ana <an\u2060a@example.com>", "U+2060 WORD JOINER", id="in-brackets"),
+    ],
+)
+def test_invisible_characters_reject_the_address(raw: str, problem: str) -> None:
+    parsed = parse_address(raw)
+    assert parsed.address is None
+    assert parsed.problem == f"has an invisible character ({problem})"
+
+
+def test_invalid_idn_is_rejected() -> None:
+    assert parse_address("ana@xn--zz-.example") == (
+        None,
+        None,
+        "has an invalid internationalised domain 'xn--zz-.example'",
+    )
 
 
 ON_WROTE = (
@@ -91,3 +145,64 @@ def test_latest_reply_drops_every_quoted_line(body: str) -> None:
     assert ">" not in kept
     assert "wrote" not in kept
     assert "schrieb" not in kept
+
+
+# -- bounded parsing -------------------------------------------------------------------------------
+HEADER = "On Mon, 23 Nov 2026 at 10:00, Support <support@shop.example> wrote:"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "On Mon wrote " * 19_000, ("On Mon wrote " * 19_000).strip(), id="on-mon-wrote"
+        ),
+        pytest.param("a" + " " * 240_000 + "b\n> x", "a b\n> x", id="spaces"),
+        pytest.param("Am " * 20_000, ("Am " * 20_000).strip(), id="am-am-am"),
+        pytest.param("a" + "\n" * 120_000 + "b", "a\n\nb", id="blank-lines"),
+    ],
+)
+def test_hostile_bodies_keep_their_text(body: str, expected: str) -> None:
+    """The inputs that froze a worker: nothing looks like a header, so the text stays whole."""
+    assert latest_reply(body) == expected
+
+
+def test_only_the_parse_prefix_is_searched_for_quotes() -> None:
+    reply = "\n".join(f"line {i} of a long reply" for i in range(MAX_REPLY_PARSE_CHARS // 10))
+    body = f"{reply}\n\n{HEADER}\n> quoted"
+    assert len(reply) > MAX_REPLY_PARSE_CHARS
+    assert latest_reply(body) == body  # the header lies beyond the prefix: kept, unparsed
+    short = "\n".join(reply.split("\n")[:50])
+    assert latest_reply(f"{short}\n\n{HEADER}\n> quoted") == short
+
+
+def test_a_reply_ended_inside_the_prefix_drops_everything_after() -> None:
+    tail = "\n".join(f"> old line {i}" for i in range(MAX_REPLY_PARSE_CHARS // 10))
+    assert latest_reply(f"Where is my parcel?\n\n{HEADER}\n{tail}") == "Where is my parcel?"
+
+
+def test_long_lines_are_content_never_headers_or_signatures() -> None:
+    long_header = HEADER.replace("Support", "S" * MAX_HEADER_LINE_CHARS)
+    assert latest_reply(f"Hi\n{long_header}\n> quoted") == f"Hi\n{long_header}\n> quoted"
+    long_dash = "- " + "x" * MAX_HEADER_LINE_CHARS
+    assert latest_reply(f"Hi\n{long_dash}") == f"Hi\n{long_dash}"
+    assert latest_reply("Hi\n- Ana") == "Hi"  # a short one still is a signature
+
+
+def test_header_lines_need_a_colon_ending_and_one_or_two_verbs() -> None:
+    assert latest_reply("Hi\nOn Monday you wrote me twice\nthanks") == (
+        "Hi\nOn Monday you wrote me twice\nthanks"
+    )
+    assert latest_reply(f"Hi\n{HEADER}\n> quoted") == "Hi"
+    wrapped = "On Mon, 23 Nov 2026 at 10:00, Support <support@shop.example>\nwrote:"
+    assert latest_reply(f"Hi\n{wrapped}\n> quoted") == "Hi"
+    many = "On Mon wrote wrote wrote wrote:"
+    assert latest_reply(f"Hi\n{many}\n> quoted") == f"Hi\n{many}\n> quoted"
+
+
+def test_only_the_first_header_candidates_are_parsed() -> None:
+    fake = [f"On day {i} the courier wrote a note:" for i in range(MAX_HEADER_CANDIDATES + 1)]
+    body = "\n".join(["Hi", *fake[:MAX_HEADER_CANDIDATES], "text", fake[-1], "> quoted"])
+    kept = latest_reply(body)
+    assert kept.startswith("Hi")
+    assert fake[-1] in kept  # the candidate past the limit is content

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.normalise.language import detect_language
-from pipeline.normalise.text import clean_text, dedupe_fingerprint, looks_like_html, truncate
+from pipeline.normalise.language import MAX_SAMPLE_CHARS, detect_language
+from pipeline.normalise.text import (
+    MAX_HTML_CHARS,
+    MAX_HTML_TAGS,
+    bounded_html,
+    clean_text,
+    dedupe_fingerprint,
+    html_to_text,
+    looks_like_html,
+    normalise_whitespace,
+    truncate,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,6 +71,11 @@ def test_clean_text_leaves_markdown_and_plain_text_alone(raw: str) -> None:
         pytest.param("  padded  \n", "padded", id="outer-whitespace"),
         pytest.param("cafe\u0301", "caf\u00e9", id="nfc"),
         pytest.param("", "", id="empty"),
+        pytest.param("abc\u202edcba", "abcdcba", id="right-to-left-override"),
+        pytest.param("\u202aa\u202bb\u202cc\u202dd", "abcd", id="embeddings-and-pdf"),
+        pytest.param("\u2066a\u2067b\u2068c\u2069", "abc", id="isolates"),
+        pytest.param("a\u200eb\u200fc\u061cd", "abcd", id="marks"),
+        pytest.param("שלום\u200f world", "שלום world", id="rtl-text-kept"),
     ],
 )
 def test_clean_text_whitespace(raw: str, expected: str) -> None:
@@ -132,3 +147,50 @@ def test_dedupe_fingerprint_value() -> None:
 )
 def test_detect_language(text: str, expected: str | None) -> None:
     assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param("<p>a</p>" * 10, "<p>a</p>" * 10, id="small-unchanged"),
+        pytest.param(
+            "<b>x</b>" * MAX_HTML_TAGS, "<b>x</b>" * (MAX_HTML_TAGS // 2), id="cut-before-tag"
+        ),
+        pytest.param("x" * (MAX_HTML_CHARS + 5), "x" * MAX_HTML_CHARS, id="cut-at-chars"),
+        pytest.param("<br>" * (MAX_HTML_TAGS + 1), "<br>" * MAX_HTML_TAGS, id="one-tag-too-many"),
+    ],
+)
+def test_only_a_bounded_prefix_of_html_is_parsed(html: str, expected: str) -> None:
+    assert bounded_html(html) == expected
+
+
+def test_html_beyond_the_bound_is_not_in_the_text() -> None:
+    html = "<p>kept</p>" + "<br>" * MAX_HTML_TAGS + "<p>dropped</p>"
+    assert clean_text(html) == "kept"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            "<table><tr><th>Order</th><th>Status</th></tr>"
+            "<tr><td>A-1</td><td>lost<br>again</td></tr></table>",
+            "Order Status\nA-1 lost\nagain",
+            id="rows-as-lines",
+        ),
+        pytest.param(
+            "<p>Hi</p><table><tr><td>x</td></tr></table><p>Bye</p>", "Hi\n\nx\n\nBye", id="between"
+        ),
+        pytest.param("<table><tr>" + "<td>c</td>" * 5, "c c c c c", id="unclosed-wide-row"),
+    ],
+)
+def test_tables_are_rows_of_cells(html: str, expected: str) -> None:
+    assert normalise_whitespace(html_to_text(html)) == expected
+
+
+def test_language_is_detected_on_the_start_of_the_text() -> None:
+    english = "The delivery was late again and nobody answered my emails. " * 40
+    german = "Meine Bestellung ist immer noch nicht angekommen und niemand antwortet. " * 400
+    assert len(english) >= MAX_SAMPLE_CHARS
+    assert detect_language(english[:MAX_SAMPLE_CHARS] + german) == "en"
+    assert detect_language(" " * MAX_SAMPLE_CHARS + german) is None

@@ -130,3 +130,11 @@ def test_future_skew_is_configurable() -> None:
         parse(value)
     accepted = parse_timestamp(value, now=NOW, max_future_skew=timedelta(days=7))
     assert accepted == datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "true"), (False, "false")])
+def test_a_boolean_is_not_a_timestamp(value: bool, shown: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse(value)
+    assert caught.value.code is ReasonCode.INVALID_TIMESTAMP
+    assert str(caught.value) == f"a boolean is not a timestamp: {shown}"

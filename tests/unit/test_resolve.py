@@ -329,3 +329,21 @@ def test_no_sweep_within_the_interval() -> None:
     assert sorted(state.seen_ids) == ["chat:c-0", "chat:c-1"]
     state.process(envelope("chat", chat("c-2", "third message")), 130.0)
     assert sorted(state.seen_ids) == ["chat:c-2"]
+
+
+def test_evictions_reach_the_outcome() -> None:
+    state = State(SETTINGS.model_copy(update={"max_identifiers_per_customer": 5}))
+    evicted = []
+    for i in range(8):
+        identify = {
+            "messageId": f"w-{i}",
+            "type": "identify",
+            "timestamp": EVENT_BASE + i,
+            "userId": "u-fat",
+            "anonymousId": f"a-{i}",
+        }
+        evicted.append(state.process(envelope("web", identify, offset=i), float(i)).evicted)
+    assert evicted == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert state.members[new_customer_key("user_id:u-fat")]["ids"] == ["user_id:u-fat"] + [
+        f"anonymous_id:a-{i}" for i in range(4, 8)
+    ]

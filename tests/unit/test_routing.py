@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pipeline.workflow import routing
-from pipeline.workflow.config import load_rules
+from pipeline.workflow.config import HighStakes, load_rules
 from pipeline.workflow.routing import high_stakes, route
 from tests.unit.workflow_factory import enriched
 
@@ -173,6 +173,14 @@ def test_high_stakes_is_case_insensitive_sorted_and_intent_aware() -> None:
         "account_closure",
         "legal_threat",
     ]
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time() -> None:
+    # With backtracking, (a+)+$ on "a" * 36 + "!" froze the worker (issue 20); on 100,000 a's
+    # this would never return. RE2 answers in one pass (no timing assertion needed: it returns).
+    nested = HighStakes(patterns={"legal_threat": ["(a+)+$"]})
+    assert high_stakes("a" * 100_000 + "!", None, nested) == []
+    assert high_stakes("A" * 100_000, None, nested) == ["legal_threat"]
 
 
 def test_high_stakes_compiles_each_rules_object_once() -> None:

@@ -273,8 +273,8 @@ CHAT_CASES = [
             "identifiers": Identifiers(anonymous_id="chat:conv-4"),
             "text": None,
             "warnings": [
-                "email 'not an address' is not an address: ignored",
-                "phone '12' is not a valid number: ignored",
+                "customer.email 'not an address' is not an address: ignored",
+                "customer.phone '12' is not a valid number: ignored",
                 "anonymous chat: identified by its conversation",
             ],
         },
@@ -456,7 +456,7 @@ VOICE_CASES = [
         {
             "identifiers": Identifiers(anonymous_id="call:call-4"),
             "warnings": [
-                "phone 'unknown' is not a valid number: ignored",
+                "caller_number 'unknown' is not a valid number: ignored",
                 "caller unknown: identified by the call id",
             ],
             "source.source_message_id": "call-4",
@@ -609,7 +609,7 @@ REJECTIONS = [
         "chat", b'{"message_id": "m", "text": "caf\xe9"}', ReasonCode.INVALID_UTF8, id="latin1"
     ),
     pytest.param("chat", b'{"message_id": "m",', ReasonCode.INVALID_JSON, id="truncated-json"),
-    pytest.param("chat", b"", ReasonCode.INVALID_JSON, id="empty-payload"),
+    pytest.param("chat", b"", ReasonCode.EMPTY_PAYLOAD, id="empty-payload"),
     pytest.param("chat", b"[1, 2]", ReasonCode.NOT_AN_OBJECT, id="json-array"),
     pytest.param("chat", b'"text"', ReasonCode.NOT_AN_OBJECT, id="json-string"),
     pytest.param("chat", b"null", ReasonCode.NOT_AN_OBJECT, id="json-null"),

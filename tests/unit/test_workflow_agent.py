@@ -37,8 +37,8 @@ def on_alert_topic() -> list[bytes]:
 
 @pytest.fixture
 def captured(on_alert_topic: list[bytes]) -> Iterator[Sent]:
-    """Every Topic.send / send_soon as (topic, key, value), nothing sent to Kafka; each send
-    is acknowledged at once."""
+    """Every Topic.send / publish_message / send_soon as (topic, key, value), nothing sent to
+    Kafka; each send is acknowledged at once."""
     sent: Sent = []
 
     async def send(
@@ -48,6 +48,12 @@ def captured(on_alert_topic: list[bytes]) -> Iterator[Sent]:
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acked.set_result(None)
         return acked
+
+    async def publish_message(self: faust.Topic, fut: Any, wait: bool = False) -> Any:
+        pending = fut.message
+        sent.append((self.get_topic_name(), pending.key, pending.value))
+        fut.set_result(None)
+        return fut
 
     def send_soon(
         self: faust.Topic,
@@ -62,6 +68,7 @@ def captured(on_alert_topic: list[bytes]) -> Iterator[Sent]:
 
     with (
         mock.patch.object(faust.Topic, "send", send),
+        mock.patch.object(faust.Topic, "publish_message", publish_message),
         mock.patch.object(faust.Topic, "send_soon", send_soon),
         mock.patch("pipeline.workflow.agent.read_topic_tail", lambda *_: list(on_alert_topic)),
     ):

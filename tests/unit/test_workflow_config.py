@@ -99,6 +99,38 @@ def test_bad_regex_names_category_and_pattern(tmp_path: Path) -> None:
     assert r"\b(sue|lawyer\b" in message.replace("\\\\", "\\")
 
 
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("sue(?=d)", "(?="),  # lookahead
+        ("(?<!not )lawyer", "(?<!"),  # lookbehind
+        (r"(court)s? \1", r"\1"),  # backreference
+    ],
+)
+def test_a_pattern_re2_cannot_run_is_rejected_naming_file_and_field(
+    tmp_path: Path, pattern: str, reason: str
+) -> None:
+    path = tmp_path / "re2.yaml"
+    path.write_text(
+        f"high_stakes:\n  patterns:\n    legal_threat: ['lawyer', '{pattern}']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesFileError) as caught:
+        load_rules(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "high_stakes.patterns.legal_threat.1" in message
+    assert "RE2" in message
+    assert reason in message
+
+
+def test_a_catastrophic_pattern_for_backtracking_loads(tmp_path: Path) -> None:
+    # Accepted: RE2 runs it in linear time (tests/unit/test_routing.py runs it on 100k chars).
+    path = tmp_path / "nested.yaml"
+    path.write_text("high_stakes:\n  patterns:\n    legal_threat: ['(a+)+$']\n", encoding="utf-8")
+    assert load_rules(path).high_stakes.patterns == {"legal_threat": ["(a+)+$"]}
+
+
 def test_waiting_sla_must_be_positive(tmp_path: Path) -> None:
     path = tmp_path / "sla.yaml"
     path.write_text("alerts:\n  waiting_sla:\n    sla_s: {chat: 0}\n", encoding="utf-8")
