@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
 import urllib.request
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pipeline import broker
@@ -32,13 +34,40 @@ class DemoError(RuntimeError):
     """The demo could not finish; the message says where it stopped."""
 
 
+# Where the demo runs, for a second demo beside the first (the tests run one beside `make demo`).
+# Demo-only on purpose: the demo wipes its state dir, so a user's CXSTREAM_STATE_DIR or
+# CXSTREAM_BROKER_PORT must never aim it at their own broker.
+DEMO_STATE_DIR_ENV = "CXSTREAM_DEMO_STATE_DIR"
+DEMO_PORT_ENV = {
+    "broker": "CXSTREAM_DEMO_BROKER_PORT",
+    "controller": "CXSTREAM_DEMO_CONTROLLER_PORT",
+    "web": "CXSTREAM_DEMO_WEB_PORT",
+    "metrics": "CXSTREAM_DEMO_METRICS_PORT",
+}
+
+
+def _demo_port(role: str, default: int) -> int:
+    name = DEMO_PORT_ENV[role]
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise DemoError(f"{name}={raw!r} is not a TCP port")
+    return int(raw)
+
+
 def demo_settings() -> Settings:
-    """The embedded default: its own state dir and ports, so it never touches a user's broker."""
+    """The embedded default: its own state dir and ports, so it never touches a user's broker
+    (``CXSTREAM_DEMO_STATE_DIR`` and ``CXSTREAM_DEMO_*_PORT`` move it)."""
+    broker_port = _demo_port("broker", 19092)
+    state_dir = os.environ.get(DEMO_STATE_DIR_ENV, "").strip()
     return local_settings(
         "demo",
-        19092,
-        16066,
-        metrics_port=19464,
+        broker_port,
+        _demo_port("web", 16066),
+        state_dir=Path(state_dir) if state_dir else None,
+        controller_port=_demo_port("controller", broker_port + 1),
+        metrics_port=_demo_port("metrics", 19464),
         app_id="cxstream-demo",
         topic_prefix="cx.",
     )
@@ -59,7 +88,10 @@ def run_demo(
     started = time.monotonic()
     worker: WorkerProcess | None = None
     try:
-        say("[1/5] fetching broker jars (first run only) and starting Kafka on 127.0.0.1:19092 …")
+        say(
+            "[1/5] fetching broker jars (first run only) and starting Kafka on "
+            f"{settings.bootstrap_servers} …"
+        )
         broker.start(settings)
         say("[2/5] creating topics …")
         create_topics(settings)

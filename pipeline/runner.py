@@ -85,12 +85,26 @@ class WorkerProcess:
         """The worker's resident memory now (Linux ``VmRSS``), in MiB."""
         return self._status_mb("VmRSS")
 
-    def _status_mb(self, field: str) -> float | None:
-        """A ``kB`` field of ``/proc/<pid>/status`` in MiB; None off Linux or once it exited."""
-        if self.proc is None:
+    def worker_pid(self) -> int | None:
+        """The pid of the worker itself: ``cxstream worker`` is a supervisor whose child is the
+        worker (pipeline/supervisor.py); None before the child runs or once it exited."""
+        if self.proc is None or self.proc.poll() is not None:
             return None
         try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return None
+        pids = [int(p) for p in children.split()]
+        return pids[0] if pids else None
+
+    def _status_mb(self, field: str) -> float | None:
+        """A ``kB`` field of the worker's ``/proc/<pid>/status`` in MiB; None off Linux or once
+        it exited."""
+        pid = self.worker_pid()
+        if pid is None:
+            return None
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             return None
         for line in status.splitlines():

@@ -453,13 +453,22 @@ def get_settings(**overrides: object) -> Settings:
         raise SettingsError.from_validation(exc, frozenset(given)) from exc
 
 
-def local_settings(name: str, broker_port: int, web_port: int, **overrides: object) -> Settings:
+def local_settings(
+    name: str,
+    broker_port: int,
+    web_port: int,
+    *,
+    state_dir: Path | None = None,
+    controller_port: int | None = None,
+    **overrides: object,
+) -> Settings:
     """Settings for a run on its own local broker (demo, bench, soak): state under
-    ``.cxstream/<name>``, the broker on ``broker_port`` and its controller on the next port."""
+    ``.cxstream/<name>`` (or ``state_dir``), the broker on ``broker_port`` and its controller on
+    ``controller_port`` (default: the next port)."""
     return get_settings(
-        state_dir=PROJECT_ROOT / ".cxstream" / name,
+        state_dir=state_dir or PROJECT_ROOT / ".cxstream" / name,
         broker_port=broker_port,
-        controller_port=broker_port + 1,
+        controller_port=controller_port or broker_port + 1,
         bootstrap_servers=f"127.0.0.1:{broker_port}",
         web_port=web_port,
         **overrides,

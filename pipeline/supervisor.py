@@ -8,8 +8,9 @@ the supervisor reads it and
 
 * kills the child (SIGKILL: a hung regular expression ignores SIGTERM) when one stage has been
   on one input for more than ``CXSTREAM_RECORD_BUDGET_S``, or when the event loop has not
-  beaten for ``CXSTREAM_LOOP_STALL_TIMEOUT_S``; the input in progress goes on the poison list
-  as ``processing_timeout`` and the next child dead-letters it without deciding it;
+  beaten for ``CXSTREAM_LOOP_STALL_TIMEOUT_S`` (``STARTUP_GRACE_S`` before its first beat);
+  the input in progress goes on the poison list as ``processing_timeout`` and the next child
+  dead-letters it without deciding it;
 * when the child dies on its own (a crash, the kernel's OOM killer) while a stage was on an
   input, counts it; the second death on the same input puts it on the list as
   ``poison_input``;
@@ -42,6 +43,9 @@ from pipeline.settings import Settings
 log = logging.getLogger("cxstream.supervisor")
 
 CHECK_EVERY_S = 0.5
+STARTUP_GRACE_S = 120.0
+"""Before a worker's first heartbeat (loading the model, opening its stores) the loop-stall
+limit is at least this long."""
 RESTART_FIRST_S = 1.0
 RESTART_MAX_S = 30.0
 CRASHES_TO_POISON = 2
@@ -87,7 +91,7 @@ class Supervisor:
             started = time.monotonic()
             killed_for = self._watch(started)
             code = self.child.returncode
-            if self.stopping:
+            if self.stopping:  # 0: stopped gracefully; 1: had to be killed
                 return 0 if code in (0, -signal.SIGTERM) else 1
             if killed_for is None and code == 0:
                 return 0
@@ -134,8 +138,10 @@ class Supervisor:
                         "dead-lettered without being decided again"
                     )
                     return self._kill_for(place, ReasonCode.PROCESSING_TIMEOUT, reason)
-            last = max(started, reading.heartbeat or 0.0)
-            if now - last > stall:
+            beating = reading.heartbeat is not None and reading.heartbeat >= started
+            last = reading.heartbeat if beating and reading.heartbeat else started
+            limit = stall if beating else max(stall, STARTUP_GRACE_S)
+            if now - last > limit:
                 log.critical(
                     "supervisor: the worker's event loop made no progress for %.0fs "
                     "(CXSTREAM_LOOP_STALL_TIMEOUT_S); killing and restarting it",
@@ -185,4 +191,9 @@ def supervise(settings: Settings, child_args: list[str]) -> int:
     """Run ``cxstream worker --no-supervise`` with ``child_args`` under a supervisor."""
     command = [sys.executable, "-m", "pipeline.cli", "worker", "--no-supervise", *child_args]
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
+        stream=sys.stderr,
+    )
     return Supervisor(settings, command).run()

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline import broker
 from pipeline.settings import Settings
+from tests.conftest import free_port
 
 
 def test_start_refuses_a_busy_port_with_a_clear_error(tmp_path: Path) -> None:
@@ -16,7 +17,7 @@ def test_start_refuses_a_busy_port_with_a_clear_error(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen(1)
         busy = squatter.getsockname()[1]
-        settings = Settings(state_dir=tmp_path, broker_port=busy, controller_port=busy + 1)
+        settings = Settings(state_dir=tmp_path, broker_port=busy, controller_port=free_port())
         with pytest.raises(broker.BrokerError, match=f"port 127.0.0.1:{busy} is already in use"):
             broker.start(settings, timeout_s=10)
 

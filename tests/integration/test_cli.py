@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.demo import demo_settings
+from pipeline.demo import DEMO_PORT_ENV, DEMO_STATE_DIR_ENV
 from pipeline.runner import settings_env
 from pipeline.settings import Settings
 from pipeline.topics import topic_specs
+from tests.conftest import free_port
 
 CLI = [sys.executable, "-m", "pipeline.cli"]
 
 
 def _run(
-    args: list[str], settings: Settings | None = None, **kw: object
+    args: list[str],
+    settings: Settings | None = None,
+    *,
+    extra_env: dict[str, str] | None = None,
+    **kw: object,
 ) -> subprocess.CompletedProcess[str]:
-    env = settings_env(settings) if settings is not None else None
+    env = settings_env(settings) if settings is not None else dict(os.environ)
+    env.update(extra_env or {})
     return subprocess.run(
         CLI + args,
         env=env,
@@ -30,8 +37,13 @@ def _run(
     )
 
 
-def test_demo_json_accounts_for_everything_and_leaves_nothing_running() -> None:
-    result = _run(["demo", "--events", "400", "--json"])
+def test_demo_json_accounts_for_everything_and_leaves_nothing_running(tmp_path: Path) -> None:
+    # Its own ports and state dir: a `make demo` (or another test run) may be running beside it.
+    place = {
+        DEMO_STATE_DIR_ENV: str(tmp_path / "demo"),
+        **{name: str(free_port()) for name in DEMO_PORT_ENV.values()},
+    }
+    result = _run(["demo", "--events", "400", "--json"], extra_env=place)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["produced"] == 400
@@ -53,10 +65,11 @@ def test_demo_json_accounts_for_everything_and_leaves_nothing_running() -> None:
     assert 0 < summary["max_alerts_per_customer"] <= limit
     assert summary["duplicate_alert_ids"] == 0
     assert sum(summary["routing_queues"].values()) == summary["scored"]
-    pid_file = demo_settings().state_dir / "broker" / "broker.pid"
-    assert not pid_file.exists()
+    state_dir = tmp_path / "demo"
+    assert summary["worker_log"] == str(state_dir / "worker.log")  # it ran where it was told
+    assert not (state_dir / "broker" / "broker.pid").exists()
     leftover = subprocess.run(
-        ["pgrep", "-f", str(demo_settings().state_dir)], capture_output=True, text=True, check=False
+        ["pgrep", "-f", str(state_dir)], capture_output=True, text=True, check=False
     )
     assert leftover.stdout.strip() == ""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pipeline.runner import WorkerProcess
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.synthetic import generate
 from tests.conftest import free_port
+from tests.waiting import wait_until
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
@@ -36,6 +36,39 @@ def _get(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=10) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _query(url: str, expr: str) -> dict[str, Any]:
+    return _get(f"{url}/api/v1/query?query=" + urllib.parse.quote(expr))
+
+
+def _empty_panels(url: str) -> list[tuple[str, str]]:
+    """Dashboard panels whose query returns no series (or fails)."""
+    return [
+        (where, expr)
+        for where, expr in _panel_exprs()
+        if not _query(url, expr).get("data", {}).get("result")
+    ]
+
+
+def _unhealthy_rules(url: str) -> list[tuple[str, str, str | None]]:
+    """Rules that errored, and rules of frequent groups that have not yet run cleanly (the
+    1-day baseline group runs once a minute and may not have run yet)."""
+    groups = _get(f"{url}/api/v1/rules")["data"]["groups"]
+    return [
+        (r["name"], r["health"], r.get("lastError"))
+        for g in groups
+        for r in g["rules"]
+        if r["health"] == "err" or (g["interval"] <= 10 and r["health"] != "ok")
+    ]
 
 
 def _panel_exprs() -> list[tuple[str, str]]:
@@ -112,19 +145,16 @@ def scraped_worker(
             stderr=(tmp_path / "prometheus.log").open("wb"),
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/-/ready", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError((tmp_path / "prometheus.log").read_text()[-2000:])
+        wait_until(
+            "Prometheus ready",
+            lambda: _answers(f"{url}/-/ready"),
+            60,
+            detail=lambda: (tmp_path / "prometheus.log").read_text()[-2000:],
+        )
 
         records = generate(1200, seed=11)
 
-        def traffic() -> None:  # ~40 s of steady traffic, bounded
+        def traffic() -> None:  # ~40 s of steady traffic at 30 events/s, bounded
             for start in range(0, len(records), 60):
                 if stop.is_set():
                     return
@@ -134,12 +164,20 @@ def scraped_worker(
                         Outgoing(settings.topics.raw(r.channel), r.key, r.value)
                         for r in records[start : start + 60]
                     ],
+                    rate=30.0,
                 )
-                time.sleep(2.0)
 
         thread = threading.Thread(target=traffic, daemon=True)
         thread.start()
-        time.sleep(35)  # several scrapes, rule evaluations and rate windows with data
+        # Until every panel has a series and every frequent rule has run cleanly: several
+        # scrapes, rule evaluations and rate windows with data (the test then checks all).
+        wait_until(
+            "every dashboard panel with a series and every frequent rule evaluated",
+            lambda: not _empty_panels(url) and not _unhealthy_rules(url),
+            120,
+            every_s=2.0,
+            detail=lambda: (_empty_panels(url), _unhealthy_rules(url)),
+        )
         yield url
         stop.set()
         thread.join(timeout=30)
@@ -156,29 +194,20 @@ def test_dashboards_and_rules_evaluate_against_a_real_prometheus(scraped_worker:
     up = _get(f"{url}/api/v1/query?query=" + urllib.parse.quote('up{job="cxstream"}'))
     assert [r["value"][1] for r in up["data"]["result"]] == ["1"], up
 
-    empty, failed = [], []
+    failed = []
     for where, expr in _panel_exprs() + _rule_exprs():
-        answer = _get(f"{url}/api/v1/query?query=" + urllib.parse.quote(expr))
+        answer = _query(url, expr)
         if answer.get("status") != "success":
             failed.append((where, expr, answer))
-    for where, expr in _panel_exprs():
-        answer = _get(f"{url}/api/v1/query?query=" + urllib.parse.quote(expr))
-        if not answer["data"]["result"]:
-            empty.append((where, expr))
     assert not failed, failed
+    empty = _empty_panels(url)
     assert not empty, f"panels with no series while traffic flows: {empty}"
     assert len(_panel_exprs()) >= 12 and len(_rule_exprs()) >= 5
 
-    rules = _get(f"{url}/api/v1/rules")["data"]["groups"]
-    # No rule may error; rules of groups evaluated every few seconds must have run cleanly
-    # (the 1-day baseline group runs once a minute and may not have run yet).
-    unhealthy = [
-        (r["name"], r["health"], r.get("lastError"))
-        for g in rules
-        for r in g["rules"]
-        if r["health"] == "err" or (g["interval"] <= 10 and r["health"] != "ok")
-    ]
-    assert rules and not unhealthy, unhealthy
+    # No rule may error; rules of groups evaluated every few seconds must have run cleanly.
+    assert _get(f"{url}/api/v1/rules")["data"]["groups"]
+    unhealthy = _unhealthy_rules(url)
+    assert not unhealthy, unhealthy
     families = _get(f"{url}/api/v1/label/__name__/values")["data"]
     for family in (
         "cxstream_stage_events_in_total",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -154,11 +153,9 @@ def test_dedupe_and_identity_state_survive_a_restart(
     assert worker.stop() == 0
     worker.start()
     worker.wait_ready(timeout_s=90)
-    # Known gap (docs/architecture.md, "Restart window"): events produced within the first
-    # seconds after a restarted worker reports ready were occasionally not consumed (1 in ~4
-    # runs); this test is about recovered state, so it lets the consumer group settle first.
-    time.sleep(8)
-
+    # Sent right after "Worker ready", with no pause: the restart window that once lost events
+    # here (docs/architecture.md §9) is closed, and this test would show it open again as a
+    # re-sent message never decided.
     again = _send(pipeline_settings, records)  # every message redelivered after the restart
     resent = set(keys_before)
     out = collect(

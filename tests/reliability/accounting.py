@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,10 @@ from pipeline.produce import Delivered, Outgoing, produce
 from pipeline.records import DuplicateKind, ReasonCode
 from pipeline.settings import Settings
 from pipeline.synthetic import RawRecord
+from tests.waiting import wait_until
+
+# Scenario files written before tests/waiting.py import the wait from here.
+wait_for = wait_until
 
 Place = tuple[str, int, int]
 REASON_CODES = {code.value for code in ReasonCode}
@@ -347,18 +350,6 @@ class Producer(threading.Thread):
         if self.error is not None:
             raise self.error
         return self.delivered
-
-
-def wait_for(
-    what: str, condition: Callable[[], bool], timeout_s: float, every_s: float = 0.5
-) -> float:
-    """Poll ``condition`` until true; return the seconds it took (raise after ``timeout_s``)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(every_s)
-    raise TimeoutError(f"{what}: not within {timeout_s:.0f}s")
 
 
 def decided(settings: Settings) -> int:

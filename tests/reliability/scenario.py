@@ -15,8 +15,8 @@ from tests.reliability.accounting import (
     decided,
     read_outputs,
     trace_lost,
-    wait_for,
 )
+from tests.waiting import wait_until
 
 
 def start_worker(settings: Settings, log: Path, workers: list[WorkerProcess]) -> WorkerProcess:
@@ -30,7 +30,7 @@ def start_worker(settings: Settings, log: Path, workers: list[WorkerProcess]) ->
 def resumed(settings: Settings, more: int = 10, timeout_s: float = 240) -> float:
     """Seconds until more than ``more`` new decisions appear (the pipeline is processing)."""
     before = decided(settings)
-    return wait_for("decisions resume", lambda: decided(settings) > before + more, timeout_s)
+    return wait_until("decisions resume", lambda: decided(settings) > before + more, timeout_s)
 
 
 def finish(

@@ -18,16 +18,23 @@ import time
 from pathlib import Path
 
 from pipeline import broker
+from pipeline.outputs import end_offsets
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.synthetic import generate
 from tests.conftest import free_port
-from tests.reliability.accounting import Producer, decided, group_state, wait_for
+from tests.reliability.accounting import Producer, decided, group_state
 from tests.reliability.scenario import finish, resumed, start_worker
+from tests.waiting import wait_until
 
 N_EVENTS = 1500
 RATE = 100.0  # events/s: about 70 % of what one worker sustains on the 2-core CI machine
-DOWN_S = 2.0
+BACKLOG = 200  # inputs that arrive while the worker is down (about 2 s of traffic)
+
+
+def _raw_sent(settings: Settings) -> int:
+    """Records on the raw topics so far."""
+    return sum(end_offsets(settings, settings.topics.raw_topics).values())
 
 
 def test_sigkill_mid_stream_then_restart(
@@ -38,10 +45,13 @@ def test_sigkill_mid_stream_then_restart(
     records = generate(N_EVENTS, seed=21)
     producer = Producer(settings, records, RATE)
     producer.start()
-    wait_for("a third decided", lambda: decided(settings) >= N_EVENTS // 3, 120)
+    wait_until("a third decided", lambda: decided(settings) >= N_EVENTS // 3, 120)
     worker.kill()
     killed = time.monotonic()
-    time.sleep(DOWN_S)
+    sent = _raw_sent(settings)
+    wait_until(
+        "a backlog while the worker is down", lambda: _raw_sent(settings) >= sent + BACKLOG, 60
+    )
     workers.remove(worker)
     restarted = start_worker(settings, tmp_path / "worker-restarted.log", workers)
     recovery = time.monotonic() - killed + resumed(settings)
@@ -60,10 +70,16 @@ def test_broker_restart_mid_stream(
     head = Producer(settings, first, RATE * 4)  # a backlog: the worker is busy at the restart
     head.start()
     head_delivered = head.finish(timeout_s=120)
-    wait_for("a tenth decided", lambda: decided(settings) >= N_EVENTS // 10, 120)
+    wait_until("a tenth decided", lambda: decided(settings) >= N_EVENTS // 10, 120)
     stopped = time.monotonic()
+    refused = worker.log_text().count("ECONNREFUSED")
     broker.stop(kafka)
-    time.sleep(DOWN_S)
+    # Down until the worker has found it gone, not for a fixed time that may pass unnoticed.
+    wait_until(
+        "the worker refused by the stopped broker",
+        lambda: worker.log_text().count("ECONNREFUSED") > refused,
+        60,
+    )
     broker.start(kafka, timeout_s=120)
     tail = Producer(settings, rest, RATE)
     tail.start()
@@ -86,12 +102,12 @@ def test_rebalance_when_one_of_two_workers_dies(
     other = settings.model_copy(update={"web_port": free_port(), "metrics_port": free_port()})
     doomed = start_worker(other, tmp_path / "worker-b.log", workers)
     # The group settles with both members, and the first worker has resumed after sharing.
-    wait_for("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 60)
-    wait_for("worker-a ready again", lambda: survivor.log_text().count("Worker ready") >= 2, 60)
+    wait_until("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 60)
+    wait_until("worker-a ready again", lambda: survivor.log_text().count("Worker ready") >= 2, 60)
     records = generate(N_EVENTS, seed=23)
     producer = Producer(settings, records, RATE)
     producer.start()
-    wait_for("a third decided", lambda: decided(settings) >= N_EVENTS // 3, 120)
+    wait_until("a third decided", lambda: decided(settings) >= N_EVENTS // 3, 120)
     doomed.kill()
     report = finish(
         "rebalance", settings, records, producer, recovery_s=resumed(settings), workers=workers

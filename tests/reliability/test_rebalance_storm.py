@@ -9,15 +9,15 @@ requires the same exact accounting.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.synthetic import generate
 from tests.conftest import free_port
-from tests.reliability.accounting import Producer, group_state, wait_for
+from tests.reliability.accounting import Producer, group_state
 from tests.reliability.scenario import finish, resumed, start_worker
+from tests.waiting import wait_until
 
 CYCLES = 3
 N_EVENTS = 7200
@@ -33,11 +33,11 @@ def test_rebalance_storm(settings: Settings, workers: list[WorkerProcess], tmp_p
     for cycle in range(1, CYCLES + 1):
         other = settings.model_copy(update={"web_port": free_port(), "metrics_port": free_port()})
         joiner = start_worker(other, tmp_path / f"worker-b{cycle}.log", workers)
-        wait_for("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 90)
+        wait_until("a stable group of two", lambda: group_state(settings) == ("Stable", 2), 90)
         resumed(settings, more=100, timeout_s=60)  # the pair deciding
         joiner.kill()
-        wait_for("a group of one", lambda: group_state(settings)[1] == 1, 60)
-        time.sleep(1)
+        wait_until("a group of one", lambda: group_state(settings)[1] == 1, 60)
+        resumed(settings, timeout_s=60)  # the survivor deciding alone before the next join
     report = finish("storm", settings, records, producer, recovery_s=0.0, workers=workers)
     assert report.problems == []
     assert survivor.alive, survivor.log_tail()

@@ -32,7 +32,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.synthetic import generate
-from tests.reliability.accounting import Observed, Place, read_outputs, wait_for
+from tests.reliability.accounting import Observed, Place, read_outputs
+from tests.waiting import wait_until
 
 TIMEOUT_S = 240
 
@@ -118,7 +119,7 @@ def _set_topic_config(settings: Settings, topic: str, config: dict[str, str]) ->
             now = described["topic"][topic]
             return all(now.get(name, {}).get("value") == value for name, value in config.items())
 
-        wait_for(f"{topic} configured with {config}", applied, 30)
+        wait_until(f"{topic} configured with {config}", applied, 30)
     finally:
         admin.close()
 
@@ -193,7 +194,7 @@ def test_every_payload_size_gets_one_decision(
 
     # what the metric says was written is what the topic holds
     on_topic = len(seen.deadletters)
-    wait_for("dead-letter counter", lambda: _deadletters_counted(settings) == on_topic, 30)
+    wait_until("dead-letter counter", lambda: _deadletters_counted(settings) == on_topic, 30)
     log = worker.log_text()
     for sign in ("ProducerSendError", "Traceback", "crashed"):
         assert sign not in log, f"{sign!r} in the worker log"
@@ -222,14 +223,14 @@ def test_write_faults_never_skip_an_input(
         # 3. the dead letter cannot be written either: the stage stops at the input, loudly
         _set_topic_config(settings, topics.deadletter, {"max.message.bytes": "256"})
         blocked = {sender.send("chat", _chat(tag="blocked"))}
-        wait_for("resolve blocked", lambda: _blocked(settings, "resolve") == 1, 60)
+        wait_until("resolve blocked", lambda: _blocked(settings, "resolve") == 1, 60)
         assert "STOPPED at" in worker.log_text()
         while_blocked = read_outputs(settings, blocked, timeout_s=10, idle_s=10)
         assert not any(while_blocked.decisions.get(p) for p in blocked), "decided while blocked"
         _set_topic_config(settings, topics.deadletter, normal)
         _set_topic_config(settings, topics.interactions, normal)
         _expect_all(settings, blocked, "deadletter:unwritable_output")
-        wait_for("resolve unblocked", lambda: _blocked(settings, "resolve") == 0, 30)
+        wait_until("resolve unblocked", lambda: _blocked(settings, "resolve") == 0, 30)
 
         # 4. fixed: normal again
         after = {sender.send("chat", _chat(tag="after")) for _ in range(10)}
@@ -247,7 +248,7 @@ def test_write_faults_never_skip_an_input(
         },
     )
     on_topic = len(seen.deadletters)
-    wait_for("dead-letter counter", lambda: _deadletters_counted(settings) == on_topic, 30)
+    wait_until("dead-letter counter", lambda: _deadletters_counted(settings) == on_topic, 30)
     assert worker.alive
 
 

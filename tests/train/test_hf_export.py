@@ -9,15 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
-from pipeline.modeling.hf_export import MODEL_FILES, export_checkpoint  # noqa: E402
-from pipeline.scoring.card import ModelCard, file_sha256  # noqa: E402
-from pipeline.scoring.onnx_model import OnnxModel  # noqa: E402
-from pipeline.scoring.scorer import Scorer  # noqa: E402
-from tests.train.conftest import TEXTS  # noqa: E402
+from pipeline.modeling.hf_export import MODEL_FILES, export_checkpoint
+from pipeline.scoring.card import ModelCard, file_sha256
+from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.scoring.scorer import Scorer
+from tests.train.conftest import TEXTS
 
 SENTIMENT = ["negative", "neutral", "positive"]
 

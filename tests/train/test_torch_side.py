@@ -7,15 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
 
 from pipeline.benchmarks import torch_side
 from pipeline.scoring.card import file_sha256, load_card
@@ -102,11 +98,9 @@ def test_distilbert_anchor_is_a_servable_model_dir(anchor: tuple[Path, dict[str,
 def test_distilbert_rerun_is_a_no_op(anchor: tuple[Path, dict[str, Any]]) -> None:
     out, first = anchor
     written = (out / "model.onnx").stat().st_mtime_ns
-    began = time.perf_counter()
-
     again = result_of(cli("distilbert", "--out", str(out)))
 
-    assert time.perf_counter() - began < 30  # no torch import, no export
+    # nothing exported again: the same model, the file untouched
     assert again["built"] is False
     assert again["sha256"] == first["sha256"]
     assert (out / "model.onnx").stat().st_mtime_ns == written

@@ -9,6 +9,7 @@ survive the JSON round trip it makes between stages.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
@@ -40,7 +41,7 @@ from pipeline.records import Enriched, Interaction, ReasonCode
 from pipeline.scoring.batch import score_lines
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import Settings
-from pipeline.standardise import RawMessage, Standardiser
+from pipeline.standardise import MAX_JSON_DEPTH, RawMessage, Standardiser
 from pipeline.topics import CHANNELS
 from pipeline.workflow.config import load_rules
 from pipeline.workflow.engine import Workflow
@@ -50,11 +51,14 @@ from tests.unit.workflow_factory import enriched
 
 
 def hostile(max_examples: int) -> settings:
-    """Random (not derandomised) runs, no example database, no per-example deadline."""
+    """Random (not derandomised) runs, no per-example deadline.
+
+    The example database and ``print_blob`` come from the profile in tests/unit/conftest.py:
+    a failure is replayed first on the next run and prints its ``@reproduce_failure`` blob.
+    """
     return settings(
         max_examples=max_examples,
         deadline=None,
-        database=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
 
@@ -389,23 +393,46 @@ TOPICS = st.one_of(
 
 
 # -- the standardiser's property -------------------------------------------------------------------
-def check_standardise(
-    topic: str, value: bytes, timestamp_ms: int | None, *, note: bool = True
-) -> Interaction | None:
-    """The Interaction for one raw message, or None when it is rejected with a reason code.
+def implied_code(topic: str, value: bytes) -> ReasonCode | None:
+    """The reason code that the kind of input alone decides, before any JSON is read; None when
+    it takes the JSON to decide.
 
+    Derived from the input (topic name, length, UTF-8 validity by Python's own codec), not from
+    the standardiser, so a reordered or lost check shows up as the wrong code.
+    """
+    if topic not in RAW_TOPICS:
+        return ReasonCode.UNKNOWN_TOPIC
+    if not value:
+        return ReasonCode.EMPTY_PAYLOAD
+    if len(value) > SETTINGS.max_payload_bytes:
+        return ReasonCode.OVERSIZE
+    try:
+        value.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError:
+        return ReasonCode.INVALID_UTF8
+    return None
+
+
+def standardise_outcome(
+    topic: str, value: bytes, timestamp_ms: int | None, *, note: bool = True
+) -> Interaction | ReasonCode:
+    """The Interaction for one raw message, or the reason code it was rejected with.
+
+    A rejection the kind of input decides (:func:`implied_code`) must carry exactly that code.
     ``note``: count outcomes in Hypothesis' statistics (``--hypothesis-show-statistics``).
     """
     msg = RawMessage(topic, 0, 0, None, value, timestamp_ms)
+    implied = implied_code(topic, value)
     try:
         ix = STANDARDISER.standardise(msg)
     except InputError as exc:
         assert isinstance(exc.code, ReasonCode)
-        assert isinstance(str(exc), str)
         assert str(exc).strip()
+        assert implied is None or exc.code is implied, (exc.code, implied)
         if note:
             event(f"rejected: {exc.code}")
-        return None
+        return exc.code
+    assert implied is None, f"accepted, but the input implies {implied}"
     if note:
         event(f"accepted: {ix.channel}")
     for moment in (ix.occurred_at, ix.received_at):
@@ -424,6 +451,19 @@ def check_standardise(
     assert back.occurred_at == ix.occurred_at
     assert back.text == ix.text
     return ix
+
+
+def rejected_as(outcome: Interaction | ReasonCode) -> ReasonCode | None:
+    """The reason code of a rejection; None (``ACCEPTED``) for an Interaction."""
+    return None if isinstance(outcome, Interaction) else outcome
+
+
+def check_standardise(
+    topic: str, value: bytes, timestamp_ms: int | None, *, note: bool = True
+) -> Interaction | None:
+    """The Interaction for one raw message, or None when it is rejected (see above)."""
+    outcome = standardise_outcome(topic, value, timestamp_ms, note=note)
+    return outcome if isinstance(outcome, Interaction) else None
 
 
 @hostile(max_examples=200)
@@ -455,8 +495,9 @@ def test_standardise_invalid_utf8(
     value = data.draw(EVENTS[channel].flatmap(encoded))
     cut = int(len(value) * where)
     with_bad = value[:cut] + bad + value[cut:]
-    ix = check_standardise(SETTINGS.topics.raw(channel), with_bad, None)
-    assert ix is None
+    # every bad sequence starts with a byte that cannot continue a character: never valid UTF-8
+    outcome = standardise_outcome(SETTINGS.topics.raw(channel), with_bad, None)
+    assert outcome is ReasonCode.INVALID_UTF8
 
 
 @hostile(max_examples=300)
@@ -490,29 +531,92 @@ def test_standardise_deep_nesting(channel: str, depth: int, kind: str, inside: b
         text += f' "extra": {nested}}}'
     else:
         text = nested
-    ix = check_standardise(SETTINGS.topics.raw(channel), text.encode(), None)
-    if depth > 1000:
-        assert ix is None
+    topic, value = SETTINGS.topics.raw(channel), text.encode()
+    outcome = standardise_outcome(topic, value, None)
+    if implied_code(topic, value) is not None:  # 50,000 objects are over the size limit
+        return
+    if not inside and kind == "list" and NEAR_RECURSION_LIMIT <= depth < PARSER_GIVES_UP:
+        # Parsed, it is an array; not parsed, it is invalid JSON. Which one depends on the
+        # interpreter's recursion limit at that moment (Hypothesis raises it while a test runs).
+        assert outcome in {ReasonCode.NOT_AN_OBJECT, ReasonCode.INVALID_JSON}
+    else:
+        assert rejected_as(outcome) is expected_for_nesting(depth, kind, inside=inside)
 
 
+NEAR_RECURSION_LIMIT, PARSER_GIVES_UP = 900, 5000
+"""Python 3.11's json (pinned in pyproject) raises RecursionError near the recursion limit
+(1,000; Hypothesis adds up to 2,000 while a test runs) and always from ``PARSER_GIVES_UP``
+levels: the standardiser reports it as invalid JSON."""
+
+
+def expected_for_nesting(depth: int, kind: str, *, inside: bool) -> ReasonCode | None:
+    """None (accepted) or the reason code for ``depth`` nested lists or objects."""
+    if depth >= PARSER_GIVES_UP:
+        return ReasonCode.INVALID_JSON  # too deep for the parser
+    containers = depth + 1 if inside else depth  # the event object is one more level
+    if not inside and kind == "list":
+        return ReasonCode.NOT_AN_OBJECT  # checked before the depth
+    if containers > MAX_JSON_DEPTH:
+        return ReasonCode.INVALID_JSON
+    return None if inside else ReasonCode.MISSING_ID  # {"a": …} has no id field
+
+
+ACCEPTED = None
+
+
+def on(default: ReasonCode | None, **by_channel: ReasonCode | None) -> dict[str, ReasonCode | None]:
+    """The expected outcome on every raw topic: ``default``, except the channels named."""
+    return {channel: by_channel.get(channel, default) for channel in CHANNELS}
+
+
+BAD_JSON = on(ReasonCode.INVALID_JSON)
 EDGE_PAYLOADS = [
-    b"NaN",
-    b"Infinity",
-    b'{"messageId": "m", "type": "page", "userId": NaN}',
-    b'{"messageId": "m", "type": "page", "userId": "u", "timestamp": -Infinity}',
-    b'{"response_id": "r", "kind": "nps", "score": NaN}',
-    b'{"response_id": "r", "kind": "nps", "score": 1e400}',
-    b'{"call_id": "c", "duration_s": 1e400, "asr_confidence": -1e400}',
-    b'{"call_id": "c", "duration_s": 1e400, "extra": -1e400}',
-    b'{"call_id": "c", "customer_id": 1' + b"0" * 5000 + b"}",
-    b'{"message_id": "m", "customer": {"id": "c"}, "text": "ok \\ud83d\\ude00"}',
-    b'\xef\xbb\xbf{"message_id": "m", "customer": {"id": "c"}}',
-    b"",
-    b" ",
-    b"{}",
-    b"[]",
-    b"null",
+    pytest.param(b"NaN", BAD_JSON, id="bare-nan"),
+    pytest.param(b"Infinity", BAD_JSON, id="bare-infinity"),
+    pytest.param(b'{"messageId": "m", "type": "page", "userId": NaN}', BAD_JSON, id="nan-id"),
+    pytest.param(
+        b'{"messageId": "m", "type": "page", "userId": "u", "timestamp": -Infinity}',
+        BAD_JSON,
+        id="minus-infinity-time",
+    ),
+    pytest.param(b'{"response_id": "r", "kind": "nps", "score": NaN}', BAD_JSON, id="nan-score"),
+    pytest.param(  # 1e400 reads as inf: a survey score off its scale, elsewhere no id
+        b'{"response_id": "r", "kind": "nps", "score": 1e400}',
+        on(ReasonCode.MISSING_ID, survey=ReasonCode.SCHEMA_VIOLATION),
+        id="infinite-score",
+    ),
+    pytest.param(  # a confidence below 0
+        b'{"call_id": "c", "duration_s": 1e400, "asr_confidence": -1e400}',
+        on(ReasonCode.MISSING_ID, voice=ReasonCode.SCHEMA_VIOLATION),
+        id="infinite-confidence",
+    ),
+    pytest.param(  # an infinite duration is >= 0; an unknown caller is named by the call id
+        b'{"call_id": "c", "duration_s": 1e400, "extra": -1e400}',
+        on(ReasonCode.MISSING_ID, voice=ACCEPTED),
+        id="infinite-duration",
+    ),
+    pytest.param(  # past Python's 4,300-digit limit for int(): not JSON the parser reads
+        b'{"call_id": "c", "customer_id": 1' + b"0" * 5000 + b"}",
+        BAD_JSON,
+        id="5001-digit-integer",
+    ),
+    pytest.param(  # email names its customer in "from" only
+        b'{"message_id": "m", "customer": {"id": "c"}, "text": "ok \\ud83d\\ude00"}',
+        on(ReasonCode.MISSING_ID, chat=ACCEPTED, email=ReasonCode.MISSING_IDENTITY),
+        id="escaped-surrogate-pair",
+    ),
+    pytest.param(
+        b'\xef\xbb\xbf{"message_id": "m", "customer": {"id": "c"}}',
+        on(ReasonCode.MISSING_ID, chat=ACCEPTED, email=ReasonCode.MISSING_IDENTITY),
+        id="byte-order-mark",
+    ),
+    pytest.param(b"", on(ReasonCode.EMPTY_PAYLOAD), id="empty"),
+    pytest.param(b" ", BAD_JSON, id="blank"),
+    pytest.param(b"{}", on(ReasonCode.MISSING_ID), id="empty-object"),
+    pytest.param(b"[]", on(ReasonCode.NOT_AN_OBJECT), id="array"),
+    pytest.param(b"null", on(ReasonCode.NOT_AN_OBJECT), id="null"),
 ]
+"""Payloads at the edges of JSON and the contract, with the outcome on each channel's topic."""
 LONE_SURROGATE_PAYLOADS = [
     b'{"message_id": "\\ud800", "customer": {"id": "c"}}',
     b'{"message_id": "m", "customer": {"id": "c"}, "text": "hi \\udfff there"}',
@@ -523,11 +627,20 @@ EDGE_BROKER_TIMESTAMPS = [None, 0, -1, 253_402_300_800_000, 2**63 - 1, -(2**63)]
 """Absent, zero, negative, year 10000 and the int64 extremes a producer may set."""
 
 
-@pytest.mark.parametrize("value", EDGE_PAYLOADS + LONE_SURROGATE_PAYLOADS)
-def test_standardise_edge_payloads(value: bytes) -> None:
-    for topic in RAW_TOPICS:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *EDGE_PAYLOADS,
+        *(pytest.param(v, on(ReasonCode.INVALID_UTF8)) for v in LONE_SURROGATE_PAYLOADS),
+    ],
+)
+def test_standardise_edge_payloads(value: bytes, expected: dict[str, ReasonCode | None]) -> None:
+    for channel in CHANNELS:
         for timestamp_ms in EDGE_BROKER_TIMESTAMPS:
-            check_standardise(topic, value, timestamp_ms, note=False)
+            outcome = standardise_outcome(
+                SETTINGS.topics.raw(channel), value, timestamp_ms, note=False
+            )
+            assert rejected_as(outcome) is expected[channel], (channel, timestamp_ms)
 
 
 @pytest.mark.parametrize("value", LONE_SURROGATE_PAYLOADS)
@@ -567,9 +680,9 @@ def test_standardise_huge_text(data: st.DataObject, channel: str, huge: str) -> 
         holder = holder[name]
     holder[leaf] = huge
     value = json.dumps(raw, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    ix = check_standardise(SETTINGS.topics.raw(channel), value, None)
+    outcome = standardise_outcome(SETTINGS.topics.raw(channel), value, None)
     if len(value) > SETTINGS.max_payload_bytes:
-        assert ix is None
+        assert outcome is ReasonCode.OVERSIZE
 
 
 # -- normalisers -----------------------------------------------------------------------------------

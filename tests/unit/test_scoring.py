@@ -14,7 +14,7 @@ from pipeline.records import Identifiers, Interaction, SourceRef
 from pipeline.scoring.batch import score_lines
 from pipeline.scoring.card import file_sha256, load_card
 from pipeline.scoring.enrich import enrich
-from pipeline.scoring.scorer import Scorer
+from pipeline.scoring.scorer import Scored, Scorer
 from pipeline.settings import Settings
 
 MODEL_DIR = Settings().model_dir
@@ -132,6 +132,56 @@ def test_long_text_is_scored_on_head_and_tail_windows() -> None:
     assert result.ai.windows == 2
     (short,) = scorer().score(["Refund me!"])
     assert short.ai.windows == 1
+
+
+def test_the_tail_window_holds_the_last_tokens() -> None:
+    """[CLS] + the first tokens + [SEP], then [CLS] + the last tokens + [SEP]."""
+    limit = scorer().card.max_length
+    ids = list(range(3 * limit))  # distinct ids: a window's place in the text is visible
+    span = limit - 2
+    head, tail = scorer()._windows(ids)
+    assert head == [ids[0], *ids[1 : 1 + span], ids[-1]]
+    assert tail == [ids[0], *ids[-1 - span : -1], ids[-1]]
+    assert scorer()._windows(ids[:limit]) == [ids[:limit]]
+
+
+CALM = (
+    "Hello team, I hope you are all well. I wanted to share some thoughts about the new "
+    "garden furniture catalogue that arrived last week. The colours are lovely and the "
+    "photos are very pleasant to browse on a quiet Sunday afternoon. "
+) * 12
+"""About 550 tokens: longer than the model's context (128) on its own."""
+FURIOUS = (
+    "URGENT: someone stole my card and emptied my account, I have been charged twice and "
+    "nobody answers. This is a disgrace, I am furious, fix it right now or I go to the bank!"
+)
+
+
+def urgency(result: Scored) -> float:
+    assert result.scores.urgency is not None
+    return result.scores.urgency.score
+
+
+def negative(result: Scored) -> float:
+    assert result.scores.sentiment is not None
+    return result.scores.sentiment.probabilities["negative"]
+
+
+def test_the_end_of_a_long_text_counts_as_much_as_its_start() -> None:
+    """A furious ending after a calm preamble raises urgency as much as a furious opening.
+
+    Seen scores (int8 model): calm alone 0.02; calm then furious 0.39; furious then calm 0.39.
+    Were the tail never scored, calm-then-furious would score as the calm preamble alone.
+    """
+    calm, calm_then_furious, furious_then_calm = scorer().score(
+        [CALM, CALM + FURIOUS, FURIOUS + " " + CALM], embeddings=False
+    )
+    assert [r.ai.windows for r in (calm, calm_then_furious, furious_then_calm)] == [2, 2, 2]
+    for furious_part in (calm_then_furious, furious_then_calm):
+        assert urgency(furious_part) >= urgency(calm) + 0.2
+        assert negative(furious_part) >= negative(calm) + 0.03
+    # one head and one tail window each, only in the other order: about the same average
+    assert abs(urgency(calm_then_furious) - urgency(furious_then_calm)) <= 0.1
 
 
 def _interaction(i: int, text: str | None) -> Interaction:
