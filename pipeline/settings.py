@@ -14,9 +14,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.resources import CACHE_HOME, DATA_HOME, SOURCE_ROOT, STATE_HOME, bundled
 from pipeline.topics import TopicNames, topic_specs
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = SOURCE_ROOT
+"""The source checkout (tests, benchmarks and training read files there)."""
 
 
 AGENTS = ("standardise", "resolve", "score", "workflow")
@@ -61,7 +63,7 @@ class Settings(BaseSettings):
     replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
     app_id: str = Field("cxstream", description="Faust app id (consumer group, changelog names).")
     state_dir: Path = Field(
-        PROJECT_ROOT / ".cxstream",
+        STATE_HOME,
         description="Directory for broker data/logs, worker state and pid files.",
     )
     store: str = Field(
@@ -172,7 +174,7 @@ class Settings(BaseSettings):
         86_400.0, ge=0, description="Event times further than this in the future are rejected."
     )
     kafka_home: Path = Field(
-        PROJECT_ROOT / ".cache" / "kafka",
+        CACHE_HOME / "kafka",
         description="Cache of the broker jars fetched from Maven Central.",
     )
     broker_port: int = Field(9092, ge=1, le=65535, description="Local broker client port.")
@@ -181,7 +183,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="Worker log level.")
     scoring_enabled: bool = Field(True, description="Run the scoring agent in the worker.")
     model_dir: Path = Field(
-        PROJECT_ROOT / "models" / "cx-minilm-multihead",
+        bundled("models") / "cx-minilm-multihead",
         description="Model directory the worker scores with (model.onnx + tokenizer + card).",
     )
     score_batch_size: int = Field(
@@ -224,13 +226,13 @@ class Settings(BaseSettings):
         "processed for this long (0 = never; docs/reliability.md).",
     )
     data_dir: Path = Field(
-        PROJECT_ROOT.parent / "shared" / "data",
+        DATA_HOME,
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",
     )
 
     @model_validator(mode="after")
     def _dead_letters_fit(self) -> Settings:
-        from pipeline.records import dead_letter_bytes_bound
+        from pipeline.contracts.records import dead_letter_bytes_bound
 
         bound = dead_letter_bytes_bound(self.max_payload_bytes)
         if bound > self.max_record_bytes:
@@ -466,7 +468,7 @@ def local_settings(
     ``.cxstream/<name>`` (or ``state_dir``), the broker on ``broker_port`` and its controller on
     ``controller_port`` (default: the next port)."""
     return get_settings(
-        state_dir=state_dir or PROJECT_ROOT / ".cxstream" / name,
+        state_dir=state_dir or STATE_HOME / name,
         broker_port=broker_port,
         controller_port=controller_port or broker_port + 1,
         bootstrap_servers=f"127.0.0.1:{broker_port}",

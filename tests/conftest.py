@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import broker
-from pipeline.admin import create_topics
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
+from pipeline.streaming.admin import create_topics
+from pipeline.tools import broker
+from pipeline.tools.runner import WorkerProcess
 
 
 def free_port() -> int:

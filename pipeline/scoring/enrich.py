@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from pipeline.records import Enriched, Interaction
+from pipeline.contracts.records import Enriched, Interaction
 from pipeline.scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Every number is computed on the exported ONNX model through the runtime code path, so it is the
 quality the stream gets. Dataset loading and metric definitions are shared with the model build
-(``pipeline.modeling.data`` / ``pipeline.modeling.metrics``), so the card and this command agree.
+(``pipeline.scoring.datasets`` / ``pipeline.scoring.quality``), so the card and this command agree.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.modeling import data as datasets
-from pipeline.modeling.metrics import (
+from pipeline.scoring import datasets
+from pipeline.scoring.card import HeadSpec
+from pipeline.scoring.quality import (
     accuracy,
     expected_calibration_error,
     macro_f1_multilabel,
@@ -24,7 +25,6 @@ from pipeline.modeling.metrics import (
     sigmoid,
     softmax,
 )
-from pipeline.scoring.card import HeadSpec
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import PROJECT_ROOT
 

@@ -14,10 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.modeling.metrics import sigmoid, softmax
-from pipeline.scoring.card import HeadSpec, ModelCard
-from pipeline.scoring.onnx_model import OnnxModel
-from pipeline.scoring.schema import (
+from pipeline.contracts.scores import (
     IntentScore,
     LabelScore,
     Provenance,
@@ -25,6 +22,9 @@ from pipeline.scoring.schema import (
     SentimentScore,
     UrgencyScore,
 )
+from pipeline.scoring.card import HeadSpec, ModelCard
+from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.scoring.quality import sigmoid, softmax
 
 URGENCY_WEIGHTS = {"low": 0.0, "normal": 1 / 3, "high": 2 / 3, "critical": 1.0}
 TOP_EMOTIONS = 3

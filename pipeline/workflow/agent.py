@@ -32,17 +32,17 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from pipeline.delivery import Output, Pending, Source, Writer, deciding, hold, release
-from pipeline.liveness import StageGuard
+from pipeline.contracts.records import Enriched, ReasonCode
+from pipeline.contracts.table_values import TableValueTooLarge, check_table_value
+from pipeline.contracts.workflow import Alert
 from pipeline.metrics import Metrics
-from pipeline.offset_watch import OffsetWatches
-from pipeline.records import Enriched, ReasonCode
 from pipeline.settings import Settings
-from pipeline.table_values import TableValueTooLarge, check_table_value
+from pipeline.streaming.delivery import Output, Pending, Source, Writer, run_stage
+from pipeline.streaming.liveness import StageGuard
+from pipeline.streaming.offset_watch import OffsetWatches
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
 from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
-from pipeline.workflow.records import Alert
 from pipeline.workflow.rules import next_deadline
 from pipeline.workflow.state import (
     ConversationState,
@@ -187,7 +187,7 @@ def add_workflow(
     def write_state(key: str, conv_key: str, outcome: EventOutcome) -> None:
         """Write the customer's and the conversation's new state; both are checked against
         the table value bound first, and if one is over it neither is written (the previous
-        state stays, the event has gone on; pipeline/table_values.py)."""
+        state stays, the event has gone on; pipeline/contracts/table_values.py)."""
         customer = outcome.customer.model_dump_json().encode()
         kept = conv_key.removeprefix(f"{key}/") in outcome.customer.conversations
         conversation = (
@@ -285,32 +285,31 @@ def add_workflow(
 
     watch = watches.stage("workflow")
 
+    async def decide(event: EventT[Any]) -> tuple[Source, list[Pending]]:
+        """One tick or scored interaction; a bug makes it an internal_error dead letter."""
+        source = Source.of(event)
+        watch.saw(source.topic, source.partition, source.offset)
+        try:
+            if _is_tick(event):
+                return source, await on_tick(event)
+            return await on_event(event)
+        except Exception as exc:
+            log.exception("workflow agent failed at %s", source.where)
+            code = ReasonCode.INTERNAL_ERROR
+            return source, [await writer.reject(source, code, str(exc), type(exc).__name__)]
+
     @app.agent(scored, name="workflow")
     async def workflow_agent(stream: faust.StreamT[bytes]) -> None:
         """Route, alert and profile each scored interaction; handle timer ticks. An input is
-        committed only after its outputs are on the broker (pipeline/delivery.py)."""
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.stage_batch_size, within=settings.stage_batch_wait_s
-        ):
-            hold(events)
-            decided: list[tuple[Source, list[Pending]]] = []
-            for event in events:
-                deciding(event)
-                source = Source.of(event)
-                watch.saw(source.topic, source.partition, source.offset)
-                try:
-                    if _is_tick(event):
-                        sent = await on_tick(event)
-                    else:
-                        source, sent = await on_event(event)
-                except Exception as exc:
-                    log.exception("workflow agent failed at %s", source.where)
-                    code = ReasonCode.INTERNAL_ERROR
-                    sent = [await writer.reject(source, code, str(exc), type(exc).__name__)]
-                decided.append((source, sent))
-            for source, sent in decided:
-                await writer.settle(source, sent)
-            release(events)
+        committed only after its outputs are on the broker (pipeline/streaming/delivery.py)."""
+        await run_stage(
+            stream,
+            writer,
+            decide,
+            max_events=settings.stage_batch_size,
+            within_s=settings.stage_batch_wait_s,
+            tables=True,
+        )
 
     @app.timer(settings.workflow_tick_s)  # type: ignore[untyped-decorator]
     async def tick() -> None:

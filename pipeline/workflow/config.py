@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import yaml
 from pydantic import (
@@ -22,15 +22,15 @@ from pydantic import (
     field_validator,
 )
 
+from pipeline.contracts.workflow import (
+    Priority,
+    Severity,
+    UrgencyLevel,
+)
 from pipeline.workflow.patterns import compile_rule_pattern
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("rules.yaml")
 
-Severity = Literal["low", "medium", "high", "critical"]
-Priority = Literal["P1", "P2", "P3", "P4"]
-UrgencyLevel = Literal["low", "normal", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
-PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
 URGENCY_LEVELS: tuple[UrgencyLevel, ...] = ("low", "normal", "high", "critical")
 HUMAN_PRIORITIES: tuple[Priority, ...] = ("P1", "P2")
 DEFAULT_PRIORITIES: dict[UrgencyLevel, Priority] = {

@@ -1,7 +1,8 @@
 """The workflow stage's pure core: one enriched interaction (or one timer tick) in, state out.
 
-The Faust agent (``pipeline/app.py``) only loads state from its tables, calls these functions,
-writes the state back and sends what they return; everything here is testable without Kafka.
+The Faust agent (``pipeline/workflow/agent.py``) only loads state from its tables, calls these
+functions, writes the state back and sends what they return; everything here is testable
+without Kafka.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.records import Enriched
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import Alert, Profile, Routing
 from pipeline.workflow import lifecycle
 from pipeline.workflow.config import WorkflowRules
-from pipeline.workflow.records import Alert, Profile, Routing
 from pipeline.workflow.routing import route
 from pipeline.workflow.rules import RuleInput, evaluate, next_deadline, waiting_sla
 from pipeline.workflow.state import (

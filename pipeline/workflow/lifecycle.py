@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from pipeline.workflow.config import SEVERITIES, WorkflowRules
-from pipeline.workflow.records import Alert, Routing
+from pipeline.contracts.workflow import SEVERITIES, Alert, Routing
+from pipeline.workflow.config import WorkflowRules
 from pipeline.workflow.rules import Clear, Signal
 from pipeline.workflow.state import MAX_OPEN_ALERTS, CustomerState, conversation_entity
 

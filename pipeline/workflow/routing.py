@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pipeline.records import Enriched
-from pipeline.workflow.config import PRIORITIES, HighStakes, Priority, WorkflowRules
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import PRIORITIES, Priority, Routing
+from pipeline.workflow.config import HighStakes, WorkflowRules
 from pipeline.workflow.patterns import TextPattern, compile_rule_pattern
-from pipeline.workflow.records import Routing
 
 NOT_ROUTED_ROLES = frozenset({"agent", "bot", "system"})
 DEFAULT_PRIORITY: Priority = "P3"

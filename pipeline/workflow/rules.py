@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.records import Enriched
-from pipeline.workflow.config import URGENCY_LEVELS, Severity, WorkflowRules
-from pipeline.workflow.records import AlertType, Evidence
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import AlertType, Evidence, Severity
+from pipeline.workflow.config import URGENCY_LEVELS, WorkflowRules
 from pipeline.workflow.state import (
     CONVERSATION_IDLE,
     ConversationState,

@@ -19,9 +19,10 @@ generous lengths for the rule-made texts (reasons, routing reason, next action),
 ``customers`` record is at most ``WORST_CUSTOMER_BYTES`` (measured 561,659: 32 alerts of
 ~10.5 KB make most of it) and a ``conversations`` record at most ``WORST_CONVERSATION_BYTES``
 (measured 4,530); ``tests/unit/test_table_values.py`` builds both states and keeps these numbers
-true. Both are under ``MAX_TABLE_VALUE_BYTES`` (900,000; :mod:`pipeline.table_values`), which
-the agent also checks before each write (a rules file with a large ``max_evidence`` could pass
-it: the event is then refused and the previous state kept).
+true. Both are under ``MAX_TABLE_VALUE_BYTES`` (900,000;
+:mod:`pipeline.contracts.table_values`), which the agent also checks before each write (a
+rules file with a large ``max_evidence`` could pass it: the state is then not written and the
+previous state kept).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from pipeline.records import Enriched
-from pipeline.workflow.config import WorkflowRules
-from pipeline.workflow.records import (
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import (
     Alert,
     ContactCount,
     Evidence,
@@ -43,6 +43,7 @@ from pipeline.workflow.records import (
     SentimentPoint,
     Waiting,
 )
+from pipeline.workflow.config import WorkflowRules
 
 MAX_CONTACTS = 50
 MAX_SENTIMENT = 20

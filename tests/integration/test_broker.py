@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import broker
 from pipeline.settings import Settings
+from pipeline.tools import broker
 from tests.conftest import free_port
 
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.demo import DEMO_PORT_ENV, DEMO_STATE_DIR_ENV
-from pipeline.runner import settings_env
 from pipeline.settings import Settings
+from pipeline.tools.demo import DEMO_PORT_ENV, DEMO_STATE_DIR_ENV
+from pipeline.tools.runner import settings_env
 from pipeline.topics import topic_specs
 from tests.conftest import free_port
 

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.outputs import read_all
-from pipeline.produce import Outgoing, produce
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
+from pipeline.tools.output_accounting import read_all
+from pipeline.tools.produce import Outgoing, produce
+from pipeline.tools.runner import WorkerProcess
 from pipeline.workflow.config import DEFAULT_RULES_FILE
 from tests.conftest import free_port
 from tests.reliability.accounting import group_state

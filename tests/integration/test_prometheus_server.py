@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.produce import Outgoing, produce
-from pipeline.runner import WorkerProcess
 from pipeline.settings import PROJECT_ROOT, Settings
-from pipeline.synthetic import generate
+from pipeline.tools.produce import Outgoing, produce
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
 from tests.conftest import free_port
 from tests.waiting import wait_until
 

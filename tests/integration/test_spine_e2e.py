@@ -6,12 +6,12 @@ import base64
 from collections import Counter, defaultdict
 from typing import Any
 
-from pipeline.outputs import Outputs, collect
-from pipeline.produce import Delivered, Outgoing, produce
-from pipeline.runner import WorkerProcess
 from pipeline.scoring.card import load_card
 from pipeline.settings import Settings
-from pipeline.synthetic import RawRecord, generate
+from pipeline.tools.output_accounting import Outputs, collect
+from pipeline.tools.produce import Delivered, Outgoing, produce
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import RawRecord, generate
 
 N_EVENTS = 1200
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from pipeline.outputs import end_offsets
-from pipeline.produce import Delivered, Outgoing, produce
-from pipeline.records import DuplicateKind, ReasonCode
+from pipeline.contracts.records import DuplicateKind, ReasonCode
 from pipeline.settings import Settings
-from pipeline.synthetic import RawRecord
+from pipeline.tools.output_accounting import end_offsets
+from pipeline.tools.produce import Delivered, Outgoing, produce
+from pipeline.tools.synthetic import RawRecord
 from tests.waiting import wait_until
 
 # Scenario files written before tests/waiting.py import the wait from here.

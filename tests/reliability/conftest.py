@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
+from pipeline.tools.runner import WorkerProcess
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.synthetic import RawRecord
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import RawRecord
 from tests.reliability.accounting import (
     Producer,
     Report,

@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pipeline import broker
-from pipeline.outputs import end_offsets
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.synthetic import generate
+from pipeline.tools import broker
+from pipeline.tools.output_accounting import end_offsets
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
 from tests.conftest import free_port
 from tests.reliability.accounting import Producer, decided, group_state
 from tests.reliability.scenario import finish, resumed, start_worker

@@ -11,10 +11,10 @@ import json
 import random
 import time
 
-from pipeline.records import ReasonCode
-from pipeline.runner import WorkerProcess
+from pipeline.contracts.records import ReasonCode
 from pipeline.settings import Settings
-from pipeline.synthetic import RawRecord, generate
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import RawRecord, generate
 from tests.reliability.accounting import Producer, check, read_outputs
 
 CHANNELS = ("web", "chat", "email", "voice", "survey")

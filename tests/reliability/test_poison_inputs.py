@@ -27,11 +27,11 @@ from typing import Any
 
 import yaml
 
-from pipeline.liveness import Place, add_to_poison_list, poison_path
-from pipeline.records import ReasonCode
-from pipeline.runner import WorkerProcess
+from pipeline.contracts.records import ReasonCode
 from pipeline.settings import PROJECT_ROOT, Settings
-from pipeline.synthetic import generate
+from pipeline.streaming.liveness import Place, add_to_poison_list, poison_path
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
 from tests.reliability.accounting import place_of, read_outputs, wait_for
 from tests.reliability.scenario import start_worker
 from tests.reliability.test_unwritable_outputs import Sender

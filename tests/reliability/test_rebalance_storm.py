@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.synthetic import generate
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
 from tests.conftest import free_port
 from tests.reliability.accounting import Producer, group_state
 from tests.reliability.scenario import finish, resumed, start_worker

@@ -1,4 +1,5 @@
-"""No input lost when its output cannot be written (pipeline/delivery.py), on the real broker.
+"""No input lost when its output cannot be written (pipeline/streaming/delivery.py), on the real
+broker.
 
 Two scenarios:
 
@@ -29,9 +30,9 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.runner import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.synthetic import generate
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
 from tests.reliability.accounting import Observed, Place, read_outputs
 from tests.waiting import wait_until
 
@@ -285,8 +286,8 @@ def _expect_all(
 def test_dead_letter_fingerprint_is_of_the_whole_payload() -> None:
     """The SHA-256 on a truncated dead letter lets an operator find the whole on the raw
     topic: it is the digest of every byte, not of the kept prefix (no broker needed)."""
-    from pipeline.delivery import Source, bounded_dead_letter
-    from pipeline.records import ReasonCode, Stage
+    from pipeline.contracts.records import ReasonCode, Stage
+    from pipeline.streaming.delivery import Source, bounded_dead_letter
 
     value = b"y" * 5000
     letter = bounded_dead_letter(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.modeling import build
-from pipeline.modeling.data import resolve_data_dir
 from pipeline.scoring.card import file_sha256
+from pipeline.scoring.datasets import resolve_data_dir
+from pipeline.training import build
 
 
 def _smoke(out: Path, seed: int) -> dict[str, object]:

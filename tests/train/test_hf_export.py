@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.modeling.hf_export import MODEL_FILES, export_checkpoint
 from pipeline.scoring.card import ModelCard, file_sha256
 from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.scoring.scorer import Scorer
+from pipeline.training.hf_export import MODEL_FILES, export_checkpoint
 from tests.train.conftest import TEXTS
 
 SENTIMENT = ["negative", "neutral", "positive"]

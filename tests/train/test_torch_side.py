@@ -1,4 +1,4 @@
-"""pipeline.benchmarks.torch_side: the naive transformers baseline and the DistilBERT anchor."""
+"""pipeline.tools.bench.torch_side: the naive transformers baseline and the DistilBERT anchor."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.benchmarks import torch_side
 from pipeline.scoring.card import file_sha256, load_card
 from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.tools.bench import torch_side
 from tests.train.conftest import TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the module as `cxstream bench` does: a child process of the training venv."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.benchmarks.torch_side", *args],
+        [sys.executable, "-m", "pipeline.tools.bench.torch_side", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

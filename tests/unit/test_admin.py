@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.admin import partition_count
+from pipeline.streaming.admin import partition_count
 from pipeline.topics import TopicSpec
 
 SPEC = TopicSpec("cx.interactions", 6, {})

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.dedupe import Deduplicator, ExpiryQueue
-from pipeline.records import (
+from pipeline.contracts.records import (
     AuthorRole,
     Channel,
     DuplicateKind,
@@ -17,7 +16,8 @@ from pipeline.records import (
     SourceRef,
     SurveyAnswer,
 )
-from pipeline.standardise import interaction_id
+from pipeline.resolve.dedupe import Deduplicator, ExpiryQueue
+from pipeline.standardise.standardiser import interaction_id
 
 BASE = 1_795_000_000.0
 ID_WINDOW = 1_000.0

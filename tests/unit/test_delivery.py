@@ -1,4 +1,5 @@
-"""The write path of every stage (pipeline/delivery.py) against a topic that fails on purpose.
+"""The write path of every stage (pipeline/streaming/delivery.py) against a topic that fails on
+purpose.
 
 The broker-side faults are in tests/reliability/test_unwritable_outputs.py; here the fake topic
 decides, send by send, whether the write succeeds, fails for a while or fails for good.
@@ -22,10 +23,10 @@ from aiokafka.errors import (
 )
 from prometheus_client import CollectorRegistry
 
-from pipeline import delivery
-from pipeline.delivery import Output, Source, Writer, is_transient
+from pipeline.contracts.records import ReasonCode, Stage
 from pipeline.metrics import Metrics
-from pipeline.records import ReasonCode, Stage
+from pipeline.streaming import delivery
+from pipeline.streaming.delivery import Output, Source, Writer, is_transient
 
 
 @dataclass
@@ -161,7 +162,7 @@ async def test_a_stage_whose_dead_letter_cannot_be_written_waits_and_never_skips
 
 
 async def test_a_dead_letter_of_any_input_fits_the_record_limit() -> None:
-    from pipeline.records import dead_letter_bytes_bound
+    from pipeline.contracts.records import dead_letter_bytes_bound
 
     dead = FakeTopic("cx.deadletter")
     writer, _ = _writer(dead)

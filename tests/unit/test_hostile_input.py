@@ -22,30 +22,30 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipeline.contract import ID_FIELDS
-from pipeline.modeling.taxonomy import INTENT_LABELS
-from pipeline.normalise.emails import latest_reply, normalise_address
-from pipeline.normalise.errors import InputError
-from pipeline.normalise.language import MIN_CHARS, detect_language
-from pipeline.normalise.phones import to_e164
-from pipeline.normalise.text import (
+from pipeline.contracts.raw import ID_FIELDS
+from pipeline.contracts.records import Enriched, Interaction, ReasonCode
+from pipeline.contracts.workflow import Alert
+from pipeline.resolve.dedupe import dedupe_fingerprint
+from pipeline.scoring.scorer import Scorer
+from pipeline.scoring.taxonomy import INTENT_LABELS
+from pipeline.settings import Settings
+from pipeline.standardise.normalise.emails import latest_reply, normalise_address
+from pipeline.standardise.normalise.errors import InputError
+from pipeline.standardise.normalise.language import MIN_CHARS, detect_language
+from pipeline.standardise.normalise.phones import to_e164
+from pipeline.standardise.normalise.text import (
     clean_text,
-    dedupe_fingerprint,
     html_to_text,
     looks_like_html,
     normalise_whitespace,
     truncate,
 )
-from pipeline.normalise.timestamps import EARLIEST, parse_timestamp
-from pipeline.records import Enriched, Interaction, ReasonCode
-from pipeline.scoring.batch import score_lines
-from pipeline.scoring.scorer import Scorer
-from pipeline.settings import Settings
-from pipeline.standardise import MAX_JSON_DEPTH, RawMessage, Standardiser
+from pipeline.standardise.normalise.timestamps import EARLIEST, parse_timestamp
+from pipeline.standardise.standardiser import MAX_JSON_DEPTH, RawMessage, Standardiser
+from pipeline.tools.score_file import score_lines
 from pipeline.topics import CHANNELS
 from pipeline.workflow.config import load_rules
 from pipeline.workflow.engine import Workflow
-from pipeline.workflow.records import Alert
 from pipeline.workflow.state import ConversationState, CustomerState, conversation_of
 from tests.unit.workflow_factory import enriched
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.identity import IdentifierTooLong, IdentityResolver, new_customer_key
-from pipeline.records import Identifiers, IdentityLink
+from pipeline.contracts.records import Identifiers, IdentityLink
+from pipeline.contracts.table_values import MAX_TABLE_VALUE_BYTES, check_table_value
+from pipeline.resolve.identity import IdentifierTooLong, IdentityResolver, new_customer_key
 from pipeline.settings import Settings
-from pipeline.standardise import RawMessage, Standardiser
-from pipeline.table_values import MAX_TABLE_VALUE_BYTES, check_table_value
+from pipeline.standardise.standardiser import RawMessage, Standardiser
 
 EMAIL = "ana@example.com"
 PHONE = "+14155550132"

@@ -14,9 +14,9 @@ from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
 from faust.types.enums import ProcessingGuarantee
 
-from pipeline.app import build_app
-from pipeline.kafka_transport import SCHEME, GenerationSafeConsumer, Transport, broker_urls
 from pipeline.settings import Settings
+from pipeline.streaming.app import build_app
+from pipeline.streaming.transport import SCHEME, GenerationSafeConsumer, Transport, broker_urls
 
 
 def _idempotent(app: faust.App) -> bool:

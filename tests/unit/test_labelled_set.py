@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.modeling import taxonomy
+from pipeline.scoring import taxonomy
 
 DATA_PATH = Path(__file__).resolve().parents[1] / "data" / "cx_labelled.jsonl"
 

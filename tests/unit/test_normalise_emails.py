@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.normalise.emails import (
+from pipeline.standardise.normalise.emails import (
     MAX_HEADER_CANDIDATES,
     MAX_HEADER_LINE_CHARS,
     MAX_REPLY_PARSE_CHARS,

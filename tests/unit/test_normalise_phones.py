@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.normalise.phones import to_e164
+from pipeline.standardise.normalise.phones import to_e164
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.normalise.language import MAX_SAMPLE_CHARS, detect_language
-from pipeline.normalise.text import (
+from pipeline.resolve.dedupe import dedupe_fingerprint
+from pipeline.standardise.normalise.language import MAX_SAMPLE_CHARS, detect_language
+from pipeline.standardise.normalise.text import (
     MAX_HTML_CHARS,
     MAX_HTML_TAGS,
     bounded_html,
     clean_text,
-    dedupe_fingerprint,
     html_to_text,
     looks_like_html,
     normalise_whitespace,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.normalise.errors import InputError
-from pipeline.normalise.timestamps import parse_timestamp
-from pipeline.records import ReasonCode
+from pipeline.contracts.records import ReasonCode
+from pipeline.standardise.normalise.errors import InputError
+from pipeline.standardise.normalise.timestamps import parse_timestamp
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 SKEW = timedelta(days=1)

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pipeline.metrics import Metrics
-from pipeline.offset_watch import MAX_HOLES, OffsetWatch, OffsetWatches
+from pipeline.streaming.offset_watch import MAX_HOLES, OffsetWatch, OffsetWatches
 
 T = "cx.raw.web"
 

@@ -9,11 +9,17 @@ from typing import Any
 
 import pytest
 
-from pipeline.identity import new_customer_key
-from pipeline.records import DuplicateDrop, DuplicateKind, IdentityLink, SourceRef
-from pipeline.resolve import Outcome, Resolver, Standardised
+from pipeline.contracts.records import (
+    DuplicateDrop,
+    DuplicateKind,
+    IdentityLink,
+    SourceRef,
+    Standardised,
+)
+from pipeline.resolve.identity import new_customer_key
+from pipeline.resolve.resolver import Outcome, Resolver
 from pipeline.settings import Settings
-from pipeline.standardise import RawMessage, Standardiser, interaction_id
+from pipeline.standardise.standardiser import RawMessage, Standardiser, interaction_id
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 EVENT_BASE = 1_795_000_000  # epoch seconds, 2026-11-18

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.records import Identifiers, Interaction, SourceRef
-from pipeline.scoring.batch import score_lines
+from pipeline.contracts.records import Identifiers, Interaction, SourceRef
 from pipeline.scoring.card import file_sha256, load_card
 from pipeline.scoring.enrich import enrich
 from pipeline.scoring.scorer import Scored, Scorer
 from pipeline.settings import Settings
+from pipeline.tools.score_file import score_lines
 
 MODEL_DIR = Settings().model_dir
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "cx_labelled.jsonl"

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from pipeline.metrics import Metrics
-from pipeline.soak import (
+from pipeline.tools.soak import (
     LAG_GROWTH_FLOOR,
     MIN_CUSTOMERS,
     RSS_SLOPE_MAX,

@@ -9,11 +9,16 @@ from typing import Any, Literal
 
 import pytest
 
-from pipeline.normalise.errors import InputError
-from pipeline.records import Identifiers, Interaction, ReasonCode, SurveyAnswer
-from pipeline.resolve import Standardised
+from pipeline.contracts.records import (
+    Identifiers,
+    Interaction,
+    ReasonCode,
+    Standardised,
+    SurveyAnswer,
+)
 from pipeline.settings import Settings
-from pipeline.standardise import RawMessage, Standardiser, interaction_id
+from pipeline.standardise.normalise.errors import InputError
+from pipeline.standardise.standardiser import RawMessage, Standardiser, interaction_id
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 BROKER_MS = 1_795_000_000_000

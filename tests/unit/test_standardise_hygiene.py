@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.normalise.errors import InputError
-from pipeline.normalise.text import MAX_HTML_CHARS
-from pipeline.records import Identifiers, ReasonCode
-from pipeline.standardise import Standardiser
+from pipeline.contracts.records import Identifiers, ReasonCode
+from pipeline.standardise.normalise.errors import InputError
+from pipeline.standardise.normalise.text import MAX_HTML_CHARS
+from pipeline.standardise.standardiser import Standardiser
 from tests.unit.test_standardise import T10, run, settings
 
 

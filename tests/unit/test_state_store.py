@@ -8,9 +8,9 @@ from pathlib import Path
 import faust
 import pytest
 
-from pipeline.app import build_app
 from pipeline.settings import Settings
-from pipeline.state_store import (
+from pipeline.streaming.app import build_app
+from pipeline.streaming.state_store import (
     BUDGET_OPTION,
     MIB,
     BudgetedOptions,

@@ -1,4 +1,4 @@
-"""The supervisor against real hung children (pipeline/supervisor.py).
+"""The supervisor against real hung children (pipeline/streaming/supervisor.py).
 
 Each child is a small Python program that reports through the real breadcrumbs file and then
 hangs the way a poison input hangs a worker: a catastrophic regular expression that holds the
@@ -15,14 +15,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pipeline.liveness import breadcrumbs_path, poison_path
 from pipeline.settings import Settings
+from pipeline.streaming.liveness import breadcrumbs_path, poison_path
 
 PRELUDE = """
 import re, signal, sys, time
 from pathlib import Path
-from pipeline.liveness import Breadcrumbs, PoisonList, breadcrumbs_path, poison_path
-from pipeline.records import Stage
+from pipeline.streaming.liveness import Breadcrumbs, PoisonList, breadcrumbs_path, poison_path
+from pipeline.contracts.records import Stage
 from pipeline.settings import Settings
 
 settings = Settings()
@@ -36,7 +36,7 @@ HANG = lambda: re.match(r"(a+)+$", "a" * 64 + "!")  # centuries of backtracking
 SUPERVISE = """
 import sys
 from pipeline.settings import Settings
-from pipeline.supervisor import Supervisor
+from pipeline.streaming.supervisor import Supervisor
 child = [sys.executable, "-c", sys.argv[1], sys.argv[2]]
 sys.exit(Supervisor(Settings(), child).run())
 """

@@ -1,4 +1,4 @@
-"""Tests of the synthetic raw-event generator (``pipeline.synthetic``).
+"""Tests of the synthetic raw-event generator (``pipeline.tools.synthetic``).
 
 The checks here use a small reference validator written from the raw-event contract, so the
 ground truth (``expect``) of every generated record is verified independently of the generator.
@@ -15,7 +15,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from pipeline.synthetic import MALFORMED_REASONS, RawRecord, generate, summarise
+from pipeline.tools.synthetic import MALFORMED_REASONS, RawRecord, generate, summarise
 
 NOW = datetime(2025, 2, 3, 12, 0, tzinfo=UTC)
 CHANNELS = ("web", "chat", "email", "voice", "survey")

@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.table_values import MAX_TABLE_VALUE_BYTES, TableValueTooLarge, check_table_value
+from pipeline.contracts.table_values import (
+    MAX_TABLE_VALUE_BYTES,
+    TableValueTooLarge,
+    check_table_value,
+)
+from pipeline.contracts.workflow import Alert, Evidence, Routing, SentimentPoint, Waiting
 from pipeline.workflow.config import cached_rules
-from pipeline.workflow.records import Alert, Evidence, Routing, SentimentPoint, Waiting
 from pipeline.workflow.state import (
     MAX_CONTACTS,
     MAX_CONVERSATION_CHARS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.lag import PartitionLag
-from pipeline.watchdog import TP, StallDetector, owned
+from pipeline.streaming.lag import PartitionLag
+from pipeline.streaming.watchdog import TP, StallDetector, owned
 
 A: TP = ("cx.raw.chat", 0)
 B: TP = ("cx.raw.chat", 1)

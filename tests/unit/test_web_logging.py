@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, InvalidHeader, LineTooLong
 
-from pipeline.web_logging import SERVER_LOGGER, BadRequestFilter, quiet_bad_requests
+from pipeline.streaming.web_logging import SERVER_LOGGER, BadRequestFilter, quiet_bad_requests
 
 
 def _record(exc: BaseException) -> logging.LogRecord:

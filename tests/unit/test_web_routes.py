@@ -6,8 +6,8 @@ import asyncio
 import re
 from pathlib import Path
 
-from pipeline.app import build_app
 from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.streaming.app import build_app
 
 README = (PROJECT_ROOT / "README.md").read_text()
 

@@ -19,10 +19,10 @@ import faust
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pipeline.app import build_app
+from pipeline.contracts.records import Enriched
 from pipeline.metrics import Metrics
-from pipeline.records import Enriched
 from pipeline.settings import Settings
+from pipeline.streaming.app import build_app
 from pipeline.workflow.state import MAX_CONVERSATIONS
 from tests.unit.workflow_factory import enriched
 

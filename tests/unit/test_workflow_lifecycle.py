@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.records import Enriched
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import Alert
 from pipeline.workflow import lifecycle
 from pipeline.workflow.config import WorkflowRules
-from pipeline.workflow.records import Alert
 from pipeline.workflow.state import (
     MAX_CONTACTS,
     MAX_CONVERSATIONS,

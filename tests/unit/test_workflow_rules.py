@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from pipeline.records import Enriched
+from pipeline.contracts.records import Enriched
+from pipeline.contracts.workflow import Alert
 from pipeline.workflow.config import (
     AlertRules,
     WorkflowRules,
     load_rules,
 )
 from pipeline.workflow.engine import EventOutcome, TickOutcome, Workflow
-from pipeline.workflow.records import Alert
 from pipeline.workflow.state import ConversationState, CustomerState, conversation_of
 from tests.unit.workflow_factory import T0, at, enriched
 

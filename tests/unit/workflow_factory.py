@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.records import Enriched, Identifiers, SourceRef
-from pipeline.scoring.schema import (
+from pipeline.contracts.records import Enriched, Identifiers, SourceRef
+from pipeline.contracts.scores import (
     IntentScore,
     LabelScore,
     Provenance,

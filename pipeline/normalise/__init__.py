@@ -1,5 +1,0 @@
-"""Normalisers: each turns one kind of raw value into its standard form or raises InputError."""
-
-from pipeline.normalise.errors import InputError
-
-__all__ = ["InputError"]

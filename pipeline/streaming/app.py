@@ -1,0 +1,210 @@
+"""The Faust app: topics, tables and the four agents of the pipeline.
+
+::
+
+    cx.raw.{web,chat,email,voice,survey} ──standardise──▶ cx.internal.resolve (1 partition)
+                       │                                         │
+                       └──────────▶ cx.deadletter ◀──────────────┤ resolve: dedupe + identity
+                                                                 ├──▶ cx.interactions (by customer)
+                                                                 ├──▶ cx.duplicates (audit)
+                                                                 └──▶ cx.identity (key merges)
+    cx.interactions ──score (onnxruntime, micro-batches)──▶ cx.internal.scored
+    cx.internal.scored ──workflow (tables: customers, conversations)──▶ cx.enriched (routed)
+                                                                      ├──▶ cx.alerts
+                                                                      └──▶ cx.profiles
+
+``standardise`` is stateless and scales with the raw topics' partitions. ``resolve`` owns the
+identity and dedupe tables; it reads a single-partition topic so that identity links are
+globally consistent (see docs/architecture.md). ``score`` is stateless; ``workflow`` keeps
+per-customer state co-partitioned with its input (pipeline/workflow/agent.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+
+from pipeline.contracts.records import Stage
+from pipeline.metrics import Metrics
+from pipeline.resolve.agent import add_resolve
+from pipeline.resolve.resolver import Resolver
+from pipeline.scoring.agent import add_scoring
+from pipeline.settings import Settings
+from pipeline.standardise.agent import add_standardise
+from pipeline.streaming.delivery import Writer
+from pipeline.streaming.lag import LagMonitor
+from pipeline.streaming.liveness import (
+    HEARTBEAT_S,
+    Breadcrumbs,
+    PoisonList,
+    StageGuard,
+    breadcrumbs_path,
+    poison_path,
+    worker_dir,
+)
+from pipeline.streaming.offset_watch import OffsetWatches
+from pipeline.streaming.state_store import MemoryBudget, budget_for, store_url, table_options
+from pipeline.streaming.transport import broker_urls
+from pipeline.streaming.watchdog import fresh
+from pipeline.workflow.agent import add_workflow
+from pipeline.workflow.config import cached_rules
+
+log = logging.getLogger("cxstream")
+
+RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+STORE_MEMORY_EVERY_S = 15.0
+OFFSET_CHECK_EVERY_S = 10.0
+
+
+def build_app(
+    settings: Settings, metrics: Metrics | None = None, lag: LagMonitor | None = None
+) -> faust.App:
+    """A configured Faust app with every agent registered; ``metrics`` receives the counts."""
+    metrics = metrics if metrics is not None else Metrics()
+    names = settings.topics
+    # One RocksDB directory per worker: two workers on one host (distinct web ports) must not
+    # share files, and a restarted worker with the same port reopens its own.
+    datadir = worker_dir(settings)
+    datadir.mkdir(parents=True, exist_ok=True)
+    crumbs = Breadcrumbs(breadcrumbs_path(settings))
+    poison = PoisonList(poison_path(settings))
+    budget = budget_for(settings.store, settings.store_memory_mib)
+    options = table_options(budget)
+    app = faust.App(
+        settings.app_id,
+        broker=broker_urls(settings.bootstrap_servers),
+        store=store_url(settings.store),
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=settings.producer_linger_ms,
+        producer_max_request_size=settings.max_record_bytes,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port or 6066,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        # Only documented endpoints: Faust's table and router views would serve customer
+        # data (identifiers, state) to anyone who reaches the port.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        table_cleanup_interval=settings.sweep_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+    )
+    raw_topic = app.topic(*names.raw_topics, **RAW)  # type: ignore[arg-type]
+    resolve_topic = app.topic(names.resolve, partitions=1, **RAW)  # type: ignore[arg-type]
+    interactions = app.topic(names.interactions, **RAW)  # type: ignore[arg-type]
+    deadletters = app.topic(names.deadletter, **RAW)  # type: ignore[arg-type]
+    duplicates = app.topic(names.duplicates, **RAW)  # type: ignore[arg-type]
+    identity = app.topic(names.identity, partitions=1, **RAW)  # type: ignore[arg-type]
+
+    def table(name: str) -> Any:
+        return app.Table(name, partitions=1, key_type=str, options=dict(options))
+
+    resolver = Resolver(
+        settings,
+        links=table("identity-links"),
+        members=table("identity-members"),
+        seen_ids=table("dedupe-ids"),
+        recent_texts=table("dedupe-texts"),
+    )
+    watches = OffsetWatches(metrics.offsets_reread, metrics.offsets_skipped)
+    writers = {
+        stage: Writer(stage, deadletters, metrics, payload_limit=settings.max_payload_bytes)
+        for stage in Stage
+    }
+
+    def stage(name: Stage) -> tuple[Writer, StageGuard]:
+        return writers[name], StageGuard(name, crumbs, poison)
+
+    scored = app.topic(names.scored, **RAW)  # type: ignore[arg-type]
+    roles = settings.agent_roles
+    if "standardise" in roles:
+        add_standardise(
+            app, settings, metrics, (raw_topic, resolve_topic), stage(Stage.STANDARDISE), watches
+        )
+    if "resolve" in roles:
+        outputs = {
+            "resolve": resolve_topic,
+            "interactions": interactions,
+            "duplicates": duplicates,
+            "identity": identity,
+        }
+        add_resolve(app, settings, metrics, outputs, resolver, stage(Stage.RESOLVE), watches)
+    if "score" in roles:
+        rules = cached_rules(settings.rules_file)
+        label = f"{rules.version}@{rules.fingerprint}"
+        scoring = (interactions, scored)
+        add_scoring(app, settings, metrics, scoring, writers[Stage.SCORE], watches, label)
+    if "workflow" in roles:
+        add_workflow(app, settings, metrics, scored, stage(Stage.WORKFLOW), options, watches)
+    if budget is not None:
+        _add_store_memory(app, budget, metrics)
+    _add_offset_watches(app, watches)
+    _add_health(app, crumbs, list(writers.values()), lag)
+    return app
+
+
+def _add_health(
+    app: faust.App, crumbs: Breadcrumbs, writers: list[Writer], lag: LagMonitor | None
+) -> None:
+    """The loop heartbeat for the supervisor, and ``/livez`` + ``/readyz`` for Kubernetes.
+
+    ``/livez`` answers while the event loop runs (a blocked loop cannot answer: the probe
+    times out, which is the verdict). ``/readyz`` is 503 while a stage is stopped at an input
+    it cannot dead-letter, or while this worker holds no partition although its group has lag
+    (it left the group, or is stuck joining it)."""
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        while True:
+            crumbs.beat()
+            await asyncio.sleep(HEARTBEAT_S)
+
+    @app.page("/livez")
+    async def livez(web: Any, request: Any) -> Any:
+        return web.json({"status": "live"})
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        problems = [
+            f"{w.stage.value} is stopped at {w.blocked_at}" for w in writers if w.blocked_at
+        ]
+        if lag is not None and fresh(lag.measured_at):
+            waiting = sum(part.lag for part in lag.latest.values())
+            if waiting and not app.consumer.assignment():
+                problems.append(f"no partitions assigned while the group has {waiting} waiting")
+        if problems:
+            return web.json({"status": "not ready", "problems": problems}, status=503)
+        return web.json({"status": "ready"})
+
+    del heartbeat, livez, readyz
+
+
+def _add_offset_watches(app: faust.App, watches: OffsetWatches) -> None:
+    """Tell the watches of each assignment; report overdue holes even when records stop."""
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def watch_assignment(sender: Any, assigned: Any, **_: Any) -> None:
+        watches.assigned((tp.topic, tp.partition) for tp in assigned)
+
+    @app.timer(OFFSET_CHECK_EVERY_S)  # type: ignore[untyped-decorator]
+    async def offset_holes() -> None:
+        watches.check()
+
+
+def _add_store_memory(app: faust.App, budget: MemoryBudget, metrics: Metrics) -> None:
+    """``cxstream_store_memory_bytes`` from the RocksDB budget, every ``STORE_MEMORY_EVERY_S``."""
+
+    @app.timer(STORE_MEMORY_EVERY_S)  # type: ignore[untyped-decorator]
+    async def store_memory() -> None:
+        for part, used in budget.usage().items():
+            metrics.store_memory.labels(part=part).set(used)

@@ -1,0 +1,272 @@
+"""``cxstream demo``: a fresh local broker, the worker and synthetic traffic, then a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import Settings, local_settings
+from pipeline.streaming.admin import create_topics
+from pipeline.tools import broker
+from pipeline.tools.output_accounting import (
+    Outputs,
+    alert_summary,
+    collect,
+    end_offsets,
+    output_topics,
+    read_all,
+)
+from pipeline.tools.produce import Outgoing, produce
+from pipeline.tools.runner import WorkerProcess
+from pipeline.tools.synthetic import generate
+from pipeline.tools.tail import render_alert
+from pipeline.workflow.config import cached_rules
+
+
+class DemoError(RuntimeError):
+    """The demo could not finish; the message says where it stopped."""
+
+
+# Where the demo runs, for a second demo beside the first (the tests run one beside `make demo`).
+# Demo-only on purpose: the demo wipes its state dir, so a user's CXSTREAM_STATE_DIR or
+# CXSTREAM_BROKER_PORT must never aim it at their own broker.
+DEMO_STATE_DIR_ENV = "CXSTREAM_DEMO_STATE_DIR"
+DEMO_PORT_ENV = {
+    "broker": "CXSTREAM_DEMO_BROKER_PORT",
+    "controller": "CXSTREAM_DEMO_CONTROLLER_PORT",
+    "web": "CXSTREAM_DEMO_WEB_PORT",
+    "metrics": "CXSTREAM_DEMO_METRICS_PORT",
+}
+
+
+def _demo_port(role: str, default: int) -> int:
+    name = DEMO_PORT_ENV[role]
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise DemoError(f"{name}={raw!r} is not a TCP port")
+    return int(raw)
+
+
+def demo_settings() -> Settings:
+    """The embedded default: its own state dir and ports, so it never touches a user's broker
+    (``CXSTREAM_DEMO_STATE_DIR`` and ``CXSTREAM_DEMO_*_PORT`` move it)."""
+    broker_port = _demo_port("broker", 19092)
+    state_dir = os.environ.get(DEMO_STATE_DIR_ENV, "").strip()
+    return local_settings(
+        "demo",
+        broker_port,
+        _demo_port("web", 16066),
+        state_dir=Path(state_dir) if state_dir else None,
+        controller_port=_demo_port("controller", broker_port + 1),
+        metrics_port=_demo_port("metrics", 19464),
+        app_id="cxstream-demo",
+        topic_prefix="cx.",
+    )
+
+
+def run_demo(
+    *, events: int = 2000, seed: int = 7, timeout_s: float = 180.0, quiet: bool = False
+) -> dict[str, Any]:
+    """Run the whole pipeline once on fresh state; return the summary (also printed)."""
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if quiet else sys.stdout, flush=True)
+
+    settings = demo_settings()
+    broker.stop(settings)
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+    started = time.monotonic()
+    worker: WorkerProcess | None = None
+    try:
+        say(
+            "[1/5] fetching broker jars (first run only) and starting Kafka on "
+            f"{settings.bootstrap_servers} …"
+        )
+        broker.start(settings)
+        say("[2/5] creating topics …")
+        create_topics(settings)
+        start = end_offsets(settings, output_topics(settings))
+        metrics_url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        say(f"[3/5] starting the worker … (Prometheus metrics: {metrics_url})")
+        worker = WorkerProcess(settings, settings.state_dir / "worker.log").start()
+        worker.wait_ready(timeout_s=90)
+        records = generate(events, seed)
+        say(f"[4/5] producing {len(records)} synthetic events on 5 channels …")
+        produced_at = time.monotonic()
+        delivered = produce(
+            settings, (Outgoing(settings.topics.raw(r.channel), r.key, r.value) for r in records)
+        )
+        say("[5/5] waiting until every event is accounted for …")
+
+        last_said = [0.0]
+
+        def progress(out: Outputs) -> None:  # at most one line every 3 s
+            if not quiet and time.monotonic() - last_said[0] >= 3.0:
+                last_said[0] = time.monotonic()
+                say(
+                    f"      {out.accounted}/{len(delivered)} accounted, "
+                    f"{len(out.enriched)} enriched"
+                )
+
+        out = collect(
+            settings,
+            len(delivered),
+            start=start,
+            timeout_s=timeout_s,
+            progress=progress,
+            wait_enriched=settings.scoring_enabled,
+        )
+        processing_s = time.monotonic() - produced_at
+        time.sleep(2.0)  # the last profiles and alerts follow the last enriched event
+        alerts = read_all(settings, settings.topics.alerts)
+        profiles = read_all(settings, settings.topics.profiles)
+        live = _live_profile(settings, alerts)
+        families = _metric_families(metrics_url)
+    finally:
+        if worker is not None:
+            worker.stop()
+        broker.stop(settings)
+    summary = _summary(out, len(delivered), records_expect=Counter(r.expect for r in records))
+    summary.update(alert_summary(alerts, profiles))
+    rules = cached_rules(settings.rules_file)
+    summary["alert_limit_per_customer"] = (
+        f"{rules.lifecycle.max_opened_per_window} per {rules.lifecycle.rate_window_s:g} s"
+    )
+    summary["routing_queues"] = dict(
+        sorted(Counter(e["routing"]["queue"] for e in out.enriched if e.get("routing")).items())
+    )
+    summary["profile_url"] = live[0] if live else None
+    summary["metrics_url"] = metrics_url
+    summary["metric_families"] = families
+    summary["elapsed_s"] = round(time.monotonic() - started, 1)
+    summary["events_per_second"] = round(len(delivered) / processing_s, 1)
+    summary["worker_log"] = str(settings.state_dir / "worker.log")
+    if not quiet:
+        _print(summary, out, alerts, live)
+    return summary
+
+
+def _metric_families(url: str) -> list[str]:
+    """The ``cxstream_*`` metric families the worker serves (scraped once, before it stops)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return []
+    return sorted(
+        {
+            line.split()[2]
+            for line in text.splitlines()
+            if line.startswith("# TYPE cxstream_") and not line.split()[2].endswith("_created")
+        }
+    )
+
+
+def _live_profile(
+    settings: Settings, alerts: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The live profile of the most alerted customer, fetched from the worker's web server."""
+    counts = Counter(a["customer_key"] for a in alerts if a["status"] == "opened")
+    if not counts:
+        return None
+    key = counts.most_common(1)[0][0]
+    url = f"http://127.0.0.1:{settings.web_port}/customers/{key}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return url, json.loads(response.read())
+    except OSError:
+        return None
+
+
+def _summary(out: Outputs, produced: int, records_expect: Counter[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {"produced": produced}
+    summary.update(out.summary())
+    summary["unaccounted"] = produced - out.accounted
+    summary["not_enriched"] = len(out.interactions) - len(out.enriched)
+    summary["expected"] = dict(sorted(records_expect.items()))
+    return summary
+
+
+def _print(
+    summary: dict[str, Any],
+    out: Outputs,
+    alerts: list[dict[str, Any]],
+    live: tuple[str, dict[str, Any]] | None,
+) -> None:
+    print("\nSample interactions:")
+    shown: set[str] = set()
+    for ix in out.interactions:
+        if ix["text"] and ix["channel"] not in shown:
+            shown.add(ix["channel"])
+            text = ix["text"].replace("\n", " ")[:90]
+            print(f"  {ix['channel']:<6} {ix['customer_key']}  {ix['language'] or '--'}  {text!r}")
+    shown_levels: set[str] = set()
+    scored = [e for e in out.enriched if e["scored"]]
+    if scored:
+        print("\nScored (one per urgency level):")
+    for e in sorted(scored, key=lambda e: -e["scores"]["urgency"]["score"]):
+        level = e["scores"]["urgency"]["level"]
+        if level in shown_levels:
+            continue
+        shown_levels.add(level)
+        text = e["text"].replace("\n", " ")[:80]
+        print(f"  [{e['channel']}] {text!r}")
+        for name, reason in e["ai"]["reasons"].items():
+            print(f"      {name:<9} {reason}")
+    if scored:
+        first = scored[0]["ai"]
+        print(f"  model: {first['model']} {first['version']} sha256 {first['sha256'][:12]}…")
+    shown_types: set[str] = set()
+    opened = [a for a in alerts if a["status"] == "opened"]
+    if opened:
+        print("\nAlerts (one per type; `cxstream alerts --from-beginning` shows them all):")
+    for alert in opened:
+        if alert["type"] not in shown_types:
+            shown_types.add(alert["type"])
+            print(render_alert(alert))
+    if live is not None:
+        url, profile = live
+        print(f"\nLive profile: GET {url}")
+        print(
+            f"  interactions {profile['interactions']}, contacts "
+            f"{[(c['channel'], c['last_24h']) for c in profile['contacts']]}, sentiment mean "
+            f"{profile['sentiment_mean']}, open alerts "
+            f"{[a['type'] for a in profile['open_alerts']]}"
+        )
+    print("\nSummary")
+    print(f"  produced            {summary['produced']}")
+    print(f"  interactions        {summary['interactions']}  {summary['channels']}")
+    print(f"  duplicates dropped  {sum(summary['duplicates'].values())}  {summary['duplicates']}")
+    print(f"  dead letters        {sum(summary['deadletters'].values())}  {summary['deadletters']}")
+    merges = summary["identity_merges"]
+    print(f"  customers           {summary['customers']} (identity merges: {merges})")
+    print(f"  enriched            {summary['enriched']} ({summary['scored']} scored)")
+    print(f"  urgency levels      {summary['urgency_levels']}")
+    print(f"  routing queues      {summary['routing_queues']}")
+    print(
+        f"  alerts opened       {sum(summary['alerts_opened'].values())}  "
+        f"{summary['alerts_opened']}"
+    )
+    print(
+        f"  alerts per customer max {summary['max_alerts_per_customer']} "
+        f"(limit {summary['alert_limit_per_customer']}; {summary['alerted_customers']} customers, "
+        f"{summary['alerts_suppressed']} suppressed by cooldown/rate limit, "
+        f"{summary['duplicate_alert_ids']} duplicate ids)"
+    )
+    print(f"  unaccounted         {summary['unaccounted']}")
+    print(
+        f"  metrics             {summary['metrics_url']} "
+        f"({len(summary['metric_families'])} cxstream_* families scraped before the worker stopped)"
+    )
+    print(f"  throughput          {summary['events_per_second']} events/s end to end")
+    print(f"  took                {summary['elapsed_s']} s (worker log: {summary['worker_log']})")
