@@ -63,6 +63,9 @@ from pipeline.metrics import Metrics
 
 log = logging.getLogger("cxstream.delivery")
 
+DELIVERY_WAIT_S = 60.0
+"""Longest wait for one delivery's outcome before it is treated as a transient failure and
+sent again (a lost outcome must not hold the stage; the copy is at-least-once)."""
 RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 10.0
 LOG_EVERY_S = 30.0
@@ -189,7 +192,7 @@ class Pending:
     """An output on its way: its delivery future, or the error raised when sending started."""
 
     output: Output
-    future: Awaitable[Any] | None
+    future: asyncio.Future[Any] | None
     error: BaseException | None = None
     producer_generation: int = 0
     """The producer generation that sent it (pipeline/streaming/transport.py, renew)."""
@@ -272,9 +275,14 @@ class Writer:
             error = pending.error
             if error is None and pending.future is not None:
                 try:
-                    await pending.future
+                    await asyncio.wait_for(asyncio.shield(pending.future), DELIVERY_WAIT_S)
+                except TimeoutError:
+                    error = KafkaTimeoutError(f"no delivery outcome within {DELIVERY_WAIT_S:g} s")
                 except asyncio.CancelledError:
-                    raise
+                    if pending.future.done() and pending.future.cancelled():
+                        error = KafkaTimeoutError("the delivery was cancelled")
+                    else:
+                        raise
                 except Exception as exc:
                     error = exc
             # the broker refused it: a refused batch leaves the producer's sequence numbers for

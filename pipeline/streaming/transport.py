@@ -139,7 +139,10 @@ class IdempotentProducer(faust_aiokafka.Producer):
         return retiring
 
     async def _retire(self, old: Any) -> None:
+        """Let the old producer deliver (or fail) every batch it holds, then close it: stopping
+        it at once could cancel a delivery whose outcome a writer is waiting for."""
         try:
+            await old.flush()
             await old.stop()
         except Exception as exc:  # its last batches failed: their writers send them again
             log.info("retired producer stopped with %s", exc)

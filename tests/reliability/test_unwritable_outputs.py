@@ -23,6 +23,7 @@ import hashlib
 import json
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -249,7 +250,18 @@ def test_write_faults_never_skip_an_input(
         },
     )
     on_topic = len(seen.deadletters)
-    wait_until("dead-letter counter", lambda: _deadletters_counted(settings) == on_topic, 30)
+    kinds = Counter(
+        (d["source"]["topic"], d["source"]["offset"], d["reason_code"]) for d in seen.deadletters
+    )
+    wait_until(
+        "dead-letter counter",
+        lambda: _deadletters_counted(settings) == on_topic,
+        30,
+        detail=lambda: (
+            f"counted {_deadletters_counted(settings)}, on the topic {on_topic}, "
+            f"written twice {[k for k, n in kinds.items() if n > 1]}"
+        ),
+    )
     assert worker.alive
 
 
