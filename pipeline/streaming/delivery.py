@@ -200,6 +200,17 @@ class Pending:
     failure: BaseException | None = field(default=None, init=False)
 
 
+async def _outcome(future: asyncio.Future[Any], timeout_s: float) -> Any:
+    """The delivery's outcome, or ``TimeoutError`` after ``timeout_s`` (the future is left
+    alone: a late outcome is simply not waited for)."""
+    if future.done():
+        return future.result()
+    done, _ = await asyncio.wait({future}, timeout=timeout_s)
+    if not done:
+        raise TimeoutError
+    return future.result()
+
+
 def _producer_generation(topic: Any) -> int:
     return int(getattr(topic.app.producer, "generation", 0))
 
@@ -275,7 +286,7 @@ class Writer:
             error = pending.error
             if error is None and pending.future is not None:
                 try:
-                    await asyncio.wait_for(asyncio.shield(pending.future), DELIVERY_WAIT_S)
+                    await _outcome(pending.future, DELIVERY_WAIT_S)
                 except TimeoutError:
                     error = KafkaTimeoutError(f"no delivery outcome within {DELIVERY_WAIT_S:g} s")
                 except asyncio.CancelledError:
