@@ -26,6 +26,17 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         # -- pipeline health -------------------------------------------------------------------
+        self._stage_flow(r)
+        self._model(r)
+        self._state(r)
+        self._reliability(r)
+        # -- alerts and the customer pulse -----------------------------------------------------
+        self._alerts(r)
+        self._pulse(r)
+        self._intents: frozenset[str] = frozenset()
+
+    def _stage_flow(self, r: CollectorRegistry) -> None:
+        """Messages in and out of each stage, duplicates, dead letters, end-to-end latency."""
         self.events_in = Counter(
             "cxstream_stage_events_in_total",
             "Messages a stage consumed.",
@@ -55,6 +66,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _model(self, r: CollectorRegistry) -> None:
+        """The scoring model's batches and inference time."""
         self.batch_size = Histogram(
             "cxstream_model_batch_texts",
             "Texts per onnxruntime scoring batch.",
@@ -67,6 +81,9 @@ class Metrics:
             buckets=INFERENCE_BUCKETS,
             registry=r,
         )
+
+    def _state(self, r: CollectorRegistry) -> None:
+        """Consumer lag, state table sizes and RocksDB memory."""
         self.lag = Gauge(
             "cxstream_consumer_lag_messages",
             "End offset minus the worker group's committed offset.",
@@ -83,6 +100,10 @@ class Metrics:
             ["part"],
             registry=r,
         )
+
+    def _reliability(self, r: CollectorRegistry) -> None:
+        """Errors survived, offsets re-read or skipped, retries, blocked inputs, evictions and
+        the build info."""
         self.processing_errors = Counter(
             "cxstream_processing_errors_total",
             "Internal errors a stage survived (the event went on, or to dead letters).",
@@ -124,7 +145,9 @@ class Metrics:
         self.build = Info(
             "cxstream_build", "Package and model versions of this worker.", registry=r
         )
-        # -- alerts and the customer pulse -----------------------------------------------------
+
+    def _alerts(self, r: CollectorRegistry) -> None:
+        """Alert changes: sent, suppressed, replayed."""
         self.alerts = Counter(
             "cxstream_alerts_total",
             "Alert changes on cx.alerts: status opened / updated / resolved / expired.",
@@ -141,6 +164,9 @@ class Metrics:
             "Alert changes a replayed input recomputed that were already on cx.alerts (not sent).",
             registry=r,
         )
+
+    def _pulse(self, r: CollectorRegistry) -> None:
+        """The customer pulse: sentiment, urgency, intent, routing, repeat contacts."""
         self.sentiment = Counter(
             "cxstream_sentiment_total",
             "Scored customer messages by sentiment label and channel.",
@@ -172,7 +198,6 @@ class Metrics:
             ["channel"],
             registry=r,
         )
-        self._intents: frozenset[str] = frozenset()
 
     def describe_build(
         self, *, package: str, model: str, model_version: str, model_sha256: str, rules: str

@@ -18,11 +18,29 @@ class SentimentScore(BaseModel):
     probabilities: dict[str, float]
 
 
+OUT_OF_SCOPE = "out_of_scope"
+"""The custom-intent label of a message that no intent of the pack claims confidently."""
+
+
+class CustomIntentScore(BaseModel):
+    """An intent of the operator's own pack (``CXSTREAM_INTENT_PACK``; docs/intents.md)."""
+
+    label: str = Field(description=f"An intent of the pack, or {OUT_OF_SCOPE!r}.")
+    confidence: float = Field(ge=0, le=1)
+    reason: str = Field(description="The score against the threshold and the closest examples.")
+    pack: str = Field(description="The pack that labelled it, as name@version.")
+    queue: str | None = Field(None, description="The pack's queue for this intent, if any.")
+    priority: str | None = Field(None, description="The pack's priority for this intent, if any.")
+
+
 class IntentScore(BaseModel):
     label: str
     confidence: float
     detail: LabelScore | None = Field(
         None, description="Fine-grained intent, when the model has one."
+    )
+    custom: CustomIntentScore | None = Field(
+        None, description="The operator's own intent, when an intent pack is configured."
     )
 
 

@@ -97,13 +97,6 @@ def add_resolve(
 
     async def resolve(stream: faust.StreamT[bytes]) -> None:
         """Dedupe + identity; emits interactions keyed by customer, duplicates, merges."""
-        await run_stage(
-            stream,
-            writer,
-            decide,
-            max_events=settings.stage_batch_size,
-            within_s=settings.stage_batch_wait_s,
-            tables=True,
-        )
+        await run_stage(stream, writer, decide, settings, tables=True)
 
     app.agent(topics["resolve"], name="resolve")(resolve)

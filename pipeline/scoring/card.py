@@ -12,7 +12,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
+
+from pipeline.scoring.quality import sigmoid, softmax
+from pipeline.scoring.urgency_layer import UrgencyLayer
 
 
 class HeadSpec(BaseModel):
@@ -26,6 +30,20 @@ class HeadSpec(BaseModel):
     threshold: float | None = Field(
         None, description="Sigmoid heads: a label is on at or above this probability."
     )
+    bias: list[float] | None = Field(
+        None,
+        description="Softmax heads: added to the logits before the temperature (the decision "
+        "rule's class offsets, fitted on held-out data; see the card's calibration).",
+    )
+
+    def probabilities(self, logits: Any) -> np.ndarray[Any, Any]:
+        """Calibrated probabilities from this head's raw logits [rows, labels]."""
+        if self.activation == "sigmoid":
+            return sigmoid(logits, self.temperature)
+        shifted = np.asarray(logits, dtype=np.float64)
+        if self.bias is not None:
+            shifted = shifted + np.asarray(self.bias, dtype=np.float64)
+        return softmax(shifted, self.temperature)
 
 
 class ModelCard(BaseModel):
@@ -42,6 +60,11 @@ class ModelCard(BaseModel):
     urgency_levels: dict[str, float] = Field(
         default_factory=dict,
         description="Urgency level → lowest urgency score (0..1) that reaches it.",
+    )
+    urgency_layer: UrgencyLayer | None = Field(
+        None,
+        description="Fitted on labelled customer messages; replaces the urgency head's "
+        "probabilities (pipeline/scoring/urgency_layer.py).",
     )
     quantization: str = Field("none", description="e.g. dynamic int8, per-channel")
     training_data: list[dict[str, str]] = Field(default_factory=list)

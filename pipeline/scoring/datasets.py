@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +25,13 @@ SST2 = "sst2"
 GOEMOTIONS = "goemotions"
 BANKING77 = "banking77"
 CLINC150 = "clinc150"
-SOURCES = (SST2, GOEMOTIONS, BANKING77, CLINC150)
+SEMEVAL = "semeval-twitter"
+TWEETEVAL = "tweeteval-sentiment"
+SOURCES = (SEMEVAL, SST2, GOEMOTIONS, BANKING77, CLINC150)
+TWEETEVAL_LABELS = ("negative", "neutral", "positive")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_MENTION = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +147,66 @@ def load_clinc150(data_dir: Path, split: str, *, include_oos: bool = True) -> li
     return rows
 
 
+def decode_escapes(text: str) -> str:
+    """Turn the SemEval files' literal ``\\uXXXX`` escapes (UTF-16 units) into characters."""
+    if "\\u" not in text:
+        return text
+    units = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return units.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _unquote(text: str) -> str:
+    """Drop the CSV-style quotes some SemEval files put around a tweet (``"..."``, ``""``)."""
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text
+
+
+def tweet_text(text: str) -> str:
+    """A tweet as the TweetEval benchmark writes it: every @mention becomes ``@user``."""
+    return _MENTION.sub("@user", " ".join(text.split()))
+
+
+def tweet_match_key(text: str) -> str:
+    """What two copies of one tweet share: mentions, links, case and spacing normalised."""
+    return " ".join(_URL.sub("http", _MENTION.sub("@user", text)).lower().split())
+
+
+def load_tweeteval(data_dir: Path, split: str) -> list[Example]:
+    """TweetEval sentiment ``val`` or ``test`` (3 classes; 0 negative, 1 neutral, 2 positive)."""
+    folder = data_dir / TWEETEVAL
+    texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+    labels = (folder / f"{split}_labels.txt").read_text(encoding="utf-8").split()
+    if len(texts) != len(labels):
+        raise ValueError(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
+    return [
+        Example(" ".join(text.split()), TWEETEVAL, sentiment=TWEETEVAL_LABELS[int(label)])
+        for text, label in zip(texts, labels, strict=True)
+    ]
+
+
+def load_semeval(data_dir: Path, exclude: Iterable[str] = ()) -> list[Example]:
+    """Every SemEval 2013-2016 task A tweet once (by tweet id), minus the ``exclude`` texts.
+
+    ``exclude`` holds texts that must not be trained on (the TweetEval val tweets, drawn from
+    this same pool); they are matched by :func:`tweet_match_key`. Files are read in name order;
+    the first copy of an id wins. Lines without id, label and text are skipped.
+    """
+    banned = {tweet_match_key(text) for text in exclude}
+    seen: set[str] = set()
+    rows: list[Example] = []
+    for path in sorted((data_dir / SEMEVAL).glob("twitter-*-A.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split("\t")
+            if len(fields) < 3 or fields[1] not in TWEETEVAL_LABELS or fields[0] in seen:
+                continue
+            seen.add(fields[0])
+            text = tweet_text(_unquote(decode_escapes(fields[2])))
+            if text and tweet_match_key(text) not in banned:
+                rows.append(Example(text, SEMEVAL, sentiment=fields[1]))
+    return rows
+
+
 def cx_intent_eval_set(data_dir: Path) -> list[Example]:
     """What ``cx_intent_accuracy`` is measured on: BANKING77 test + CLINC150 test + oos_test."""
     return load_banking77(data_dir, "test") + load_clinc150(data_dir, "test", include_oos=True)
@@ -207,6 +274,20 @@ def cap_intent_labels(examples: Sequence[Example], cap: int, seed: int) -> list[
         if len(indices) > cap:
             clear.update(set(indices) - set(rng.sample(indices, cap)))
     return [replace(e, intent=None) if i in clear else e for i, e in enumerate(examples)]
+
+
+def polar_sentiment_only(examples: Sequence[Example]) -> list[Example]:
+    """Keep only negative/positive sentiment labels, as binary (neutral logit masked).
+
+    Used for GoEmotions: its "neutral" is a Reddit comment without emotion, not what a customer
+    message without an opinion looks like, so 3-class neutral is learnt from the tweets only.
+    """
+    return [
+        replace(e, binary_sentiment=True)
+        if e.sentiment in ("negative", "positive")
+        else replace(e, sentiment=None)
+        for e in examples
+    ]
 
 
 def label_counts(examples: Iterable[Example], field: str) -> dict[str, int]:

@@ -6,15 +6,23 @@ import logging
 from collections.abc import Sequence
 
 from pipeline.contracts.records import Enriched, Interaction
+from pipeline.scoring.custom_intents.predict import CustomIntents
 from pipeline.scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
 
 def enrich(
-    interactions: Sequence[Interaction], scorer: Scorer, *, emit_embeddings: bool = False
+    interactions: Sequence[Interaction],
+    scorer: Scorer,
+    *,
+    emit_embeddings: bool = False,
+    custom_intents: CustomIntents | None = None,
 ) -> list[Enriched]:
     """Score every interaction with text in one model call; the rest pass through unscored.
+
+    With ``custom_intents`` (``CXSTREAM_INTENT_PACK``) each scored text's sentence vector is
+    also labelled with the operator's own intents: ``scores.intent.custom``.
 
     A scoring failure (a bug, never bad input) marks the batch unscored with the error, so no
     interaction is ever lost between ``cx.interactions`` and ``cx.enriched``.
@@ -25,8 +33,14 @@ def enrich(
     if with_text:
         try:
             scored = scorer.score(
-                [interactions[i].text or "" for i in with_text], embeddings=emit_embeddings
+                [interactions[i].text or "" for i in with_text],
+                embeddings=emit_embeddings or custom_intents is not None,
             )
+            if custom_intents is not None:
+                vectors = [r.embedding or [] for r in scored]
+                for one, custom in zip(scored, custom_intents.classify(vectors), strict=True):
+                    if one.scores.intent is not None:
+                        one.scores.intent.custom = custom
             results = dict(zip(with_text, scored, strict=True))
         except Exception as exc:  # a model/runtime bug must not lose the events
             log.exception("scoring a batch of %d failed", len(with_text))

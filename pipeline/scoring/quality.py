@@ -7,6 +7,7 @@ per-label probabilities (sigmoid).
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -92,3 +93,29 @@ def best_global_threshold(
     scores = [macro_f1_multilabel(y_true, probabilities >= t) for t in grid]
     best = int(np.argmax(scores))
     return float(grid[best]), float(scores[best])
+
+
+def fit_temperature(logits: np.ndarray[Any, Any], y_true: np.ndarray[Any, Any]) -> float:
+    """The temperature T minimising the NLL of softmax(logits / T) (golden-section on log T).
+
+    NLL is convex in 1/T, so the 1-D search over log T in [1/20, 20] finds the optimum.
+    """
+    low, high = math.log(0.05), math.log(20.0)
+    ratio = (math.sqrt(5) - 1) / 2
+
+    def loss(log_t: float) -> float:
+        return negative_log_likelihood(logits, y_true, math.exp(log_t))
+
+    a, b = low, high
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = loss(c), loss(d)
+    for _ in range(60):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = loss(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = loss(d)
+    return round(math.exp((a + b) / 2), 4)

@@ -22,11 +22,18 @@ from pipeline.contracts.scores import (
     SentimentScore,
     UrgencyScore,
 )
-from pipeline.scoring.card import HeadSpec, ModelCard
+from pipeline.scoring.card import ModelCard
 from pipeline.scoring.onnx_model import OnnxModel
-from pipeline.scoring.quality import sigmoid, softmax
+from pipeline.scoring.urgency_layer import layer_inputs
+
+Array = np.ndarray[Any, Any]
 
 URGENCY_WEIGHTS = {"low": 0.0, "normal": 1 / 3, "high": 2 / 3, "critical": 1.0}
+URGENCY_ORDER = ["low", "normal", "high", "critical"]
+WEAK_URGENCY = "urgency_head"
+"""With an urgency layer: the weak-label head's own probabilities. The reported level is the
+higher of the layer's most probable level and the head's thresholded level: under-calling
+urgency is the costlier mistake in a support queue (docs/architecture.md §13)."""
 TOP_EMOTIONS = 3
 
 
@@ -76,11 +83,9 @@ class Scorer:
         inverse = np.argsort(np.array(order))
         return {name: np.concatenate(parts)[inverse] for name, parts in merged.items()}
 
-    # -- public --------------------------------------------------------------------------------
-    def score(self, texts: Sequence[str], *, embeddings: bool = True) -> list[Scored]:
-        """Scores for each text (non-empty strings), in order; ``embeddings=False``: no vectors."""
-        if not texts:
-            return []
+    def pooled(self, texts: Sequence[str]) -> tuple[dict[str, Array], Array]:
+        """Raw outputs per text (head and tail windows of long texts averaged) and the number
+        of windows each text used."""
         token_ids = self.model.encode(texts)
         windows: list[list[int]] = []
         owner: list[int] = []
@@ -91,17 +96,35 @@ class Scorer:
         raw = self._run(windows)
         counts = np.bincount(np.array(owner), minlength=len(texts))
         if len(windows) == len(texts):
-            pooled = raw
-        else:  # average the head and tail windows of long texts
-            owners = np.array(owner)
-            pooled = {
-                name: np.stack([values[owners == i].mean(axis=0) for i in range(len(texts))])
-                for name, values in raw.items()
-            }
+            return raw, counts
+        owners = np.array(owner)
+        pooled = {
+            name: np.stack([values[owners == i].mean(axis=0) for i in range(len(texts))])
+            for name, values in raw.items()
+        }
+        return pooled, counts
+
+    def head_probabilities(self, pooled: dict[str, Array]) -> dict[str, Array]:
+        """Calibrated probabilities of every head; with an urgency layer, ``urgency`` holds the
+        layer's and ``urgency_head`` the weak-label head's own."""
+        probs = {head.name: head.probabilities(pooled[head.output]) for head in self.card.heads}
+        layer = self.card.urgency_layer
+        if layer is not None and self.card.embedding_output:
+            inputs = layer_inputs(pooled[self.card.embedding_output], probs, layer.features)
+            probs[WEAK_URGENCY] = probs["urgency"]
+            probs["urgency"] = layer.probabilities(inputs)
+        return probs
+
+    # -- public --------------------------------------------------------------------------------
+    def score(self, texts: Sequence[str], *, embeddings: bool = True) -> list[Scored]:
+        """Scores for each text (non-empty strings), in order; ``embeddings=False``: no vectors."""
+        if not texts:
+            return []
+        pooled, counts = self.pooled(texts)
         # Whole-batch probabilities, rounded once: the per-text work below is only dict building.
         probs = {
-            head.name: self._probabilities(head, pooled).round(4).tolist()
-            for head in self.card.heads
+            name: values.round(4).tolist()
+            for name, values in self.head_probabilities(pooled).items()
         }
         vectors: list[list[float]] | None = None
         if embeddings and self.card.embedding_output and self.card.embedding_output in pooled:
@@ -119,12 +142,6 @@ class Scorer:
             for i in range(len(texts))
         ]
 
-    def _probabilities(self, head: HeadSpec, pooled: dict[str, Any]) -> np.ndarray[Any, Any]:
-        logits = pooled[head.output]
-        if head.activation == "softmax":
-            return softmax(logits, head.temperature)
-        return sigmoid(logits, head.temperature)
-
     def _one(
         self,
         head_probs: dict[str, list[float]],
@@ -139,6 +156,9 @@ class Scorer:
             head.name: dict(zip(head.labels, head_probs[head.name], strict=True))
             for head in card.heads
         }
+        if WEAK_URGENCY in head_probs:
+            labels = card.urgency_layer.labels if card.urgency_layer else URGENCY_ORDER
+            probs[WEAK_URGENCY] = dict(zip(labels, head_probs[WEAK_URGENCY], strict=True))
         if "sentiment" in probs:
             dist = probs["sentiment"]
             label = max(dist, key=dist.__getitem__)
@@ -164,8 +184,15 @@ class Scorer:
             dist = probs["urgency"]
             value = sum(URGENCY_WEIGHTS.get(k, 0.0) * v for k, v in dist.items())
             value = round(min(1.0, max(0.0, value)), 4)
-            scores.urgency = UrgencyScore(score=value, level=self._level(value), probabilities=dist)
-        reasons.update(self._reasons(scores))
+            level = self._level(value)  # the weak-label head: thresholds on the score
+            urgency_parts = None
+            if WEAK_URGENCY in probs:  # the higher of the layer's level and the head's
+                weak = probs[WEAK_URGENCY]
+                head_value = sum(URGENCY_WEIGHTS.get(k, 0.0) * v for k, v in weak.items())
+                urgency_parts = (max(dist, key=dist.__getitem__), self._level(head_value))
+                level = max(urgency_parts, key=URGENCY_ORDER.index)
+            scores.urgency = UrgencyScore(score=value, level=level, probabilities=dist)
+        reasons.update(self._reasons(scores, urgency_parts if "urgency" in probs else None))
         ai = Provenance(
             model=card.name,
             version=card.version,
@@ -185,7 +212,8 @@ class Scorer:
                 chosen = name
         return chosen
 
-    def _reasons(self, s: Scores) -> dict[str, str]:
+    def _reasons(self, s: Scores, urgency_parts: tuple[str, str] | None) -> dict[str, str]:
+        """One sentence per label; ``urgency_parts``: the layer's and the weak head's levels."""
         out: dict[str, str] = {}
         emo = (
             ", ".join(f"{e.label} {e.probability:.2f}" for e in s.emotions)
@@ -210,8 +238,14 @@ class Scorer:
                 parts.append(f"emotion {s.emotions[0].label}")
             if s.sentiment is not None:
                 parts.append(f"sentiment {s.sentiment.label}")
-            out["urgency"] = (
-                f"urgency {s.urgency.score:.2f} ≥ {lowest:.2f} ({s.urgency.level}): "
-                + ", ".join(parts)
-            )
+            if urgency_parts is not None:
+                layer_level, head_level = urgency_parts
+                p = s.urgency.probabilities.get(layer_level, 0.0)
+                head = (
+                    f"urgency {s.urgency.level} (layer {layer_level} p {p:.2f}, weak head "
+                    f"{head_level}; score {s.urgency.score:.2f}): "
+                )
+            else:
+                head = f"urgency {s.urgency.score:.2f} ≥ {lowest:.2f} ({s.urgency.level}): "
+            out["urgency"] = head + ", ".join(parts)
         return out

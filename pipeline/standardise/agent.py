@@ -77,12 +77,6 @@ def add_standardise(
 
     async def standardise(stream: faust.StreamT[bytes]) -> None:
         """Raw bytes → Interaction on the resolve topic, or a dead letter; never raises."""
-        await run_stage(
-            stream,
-            writer,
-            decide,
-            max_events=settings.stage_batch_size,
-            within_s=settings.stage_batch_wait_s,
-        )
+        await run_stage(stream, writer, decide, settings)
 
     app.agent(raw_topic, name="standardise")(standardise)

@@ -5,9 +5,7 @@ Pure and stateless: identity and dedupe happen later, in :mod:`pipeline.resolve.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +29,7 @@ from pipeline.settings import Settings
 from pipeline.standardise.normalise.emails import latest_reply, parse_address
 from pipeline.standardise.normalise.errors import InputError
 from pipeline.standardise.normalise.language import detect_language
+from pipeline.standardise.normalise.payload import decode_json
 from pipeline.standardise.normalise.phones import to_e164
 from pipeline.standardise.normalise.text import (
     clean_text,
@@ -42,9 +41,6 @@ from pipeline.standardise.normalise.timestamps import parse_timestamp
 from pipeline.topics import TopicNames
 
 WEB_TEXT_FIELDS = ("text", "comment", "query")
-MAX_JSON_DEPTH = 64
-"""Deeper payloads are rejected: nothing in the contract nests beyond a few levels, and the
-records must survive JSON round trips between stages."""
 
 
 @dataclass(frozen=True)
@@ -71,67 +67,6 @@ def interaction_id(channel: str, source_message_id: str) -> str:
     """Stable id of an interaction: the same source message always gets the same id."""
     digest = hashlib.sha256(f"{channel}\x1f{source_message_id}".encode()).hexdigest()
     return f"ix_{digest[:24]}"
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def decode_json(value: bytes) -> dict[str, Any]:
-    """Strict UTF-8 JSON object, or ``InputError`` (invalid_utf8/invalid_json/not_an_object).
-
-    A leading UTF-8 byte-order mark is skipped: Windows tools write one before valid JSON.
-    """
-    bom = len(codecs.BOM_UTF8) if value.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = value[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            ReasonCode.INVALID_UTF8,
-            f"payload is not UTF-8: byte {exc.start + bom} ({exc.reason})",
-        ) from exc
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError as exc:
-        raise InputError(ReasonCode.INVALID_JSON, "JSON is nested too deeply") from exc
-    except ValueError as exc:
-        raise InputError(ReasonCode.INVALID_JSON, f"payload is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(
-            ReasonCode.NOT_AN_OBJECT, f"payload is a JSON {type(data).__name__}, not an object"
-        )
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
-        raise InputError(
-            ReasonCode.INVALID_JSON, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels"
-        )
-    if "\\u" in text and _has_lone_surrogate(data):
-        raise InputError(
-            ReasonCode.INVALID_UTF8, "payload escapes a lone UTF-16 surrogate (\\ud800-\\udfff)"
-        )
-    return data
-
-
-def _has_lone_surrogate(data: dict[str, Any]) -> bool:
-    """True when a ``\\uXXXX`` escape decoded to a lone surrogate: no UTF-8 can carry it."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when containers nest deeper than ``limit`` (iterative: no recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
-    return False
 
 
 def _broker_time(timestamp_ms: int | None) -> datetime | None:

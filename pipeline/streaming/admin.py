@@ -71,9 +71,12 @@ def partition_count(meta: Mapping[str, Any] | None, spec: TopicSpec) -> int:
     return len(meta["partitions"])
 
 
-def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
-    """The current end offset of every partition of ``topics``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="cxstream-offsets")
+def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
+    """The current end offset of every partition of ``topics`` (e.g. where to start reading the
+    records a run is about to produce)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, client_id="cxstream-offsets"
+    )
     try:
         parts = [
             TopicPartition(t, p)

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -64,7 +67,6 @@ def build_app(
 ) -> faust.App:
     """A configured Faust app with every agent registered; ``metrics`` receives the counts."""
     metrics = metrics if metrics is not None else Metrics()
-    names = settings.topics
     # One RocksDB directory per worker: two workers on one host (distinct web ports) must not
     # share files, and a restarted worker with the same port reopens its own.
     datadir = worker_dir(settings)
@@ -73,7 +75,28 @@ def build_app(
     poison = PoisonList(poison_path(settings))
     budget = budget_for(settings.store, settings.store_memory_mib)
     options = table_options(budget)
-    app = faust.App(
+    app = _faust_app(settings, datadir)
+    topics = _topics(app, settings)
+    resolver = _resolver(app, settings, options)
+    watches = OffsetWatches(metrics.offsets_reread, metrics.offsets_skipped)
+    writers = {
+        stage: Writer(
+            stage, topics["deadletter"], metrics, payload_limit=settings.max_payload_bytes
+        )
+        for stage in Stage
+    }
+    wiring = _Wiring(app, settings, metrics, watches, writers, crumbs, poison)
+    _add_stages(wiring, topics, resolver, options)
+    if budget is not None:
+        _add_store_memory(app, budget, metrics)
+    _add_offset_watches(app, watches)
+    _add_health(app, crumbs, list(writers.values()), lag)
+    return app
+
+
+def _faust_app(settings: Settings, datadir: Path) -> faust.App:
+    """The Faust app with the worker's broker, store, producer and web settings."""
+    return faust.App(
         settings.app_id,
         broker=broker_urls(settings.bootstrap_servers),
         store=store_url(settings.store),
@@ -99,58 +122,78 @@ def build_app(
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
-    raw_topic = app.topic(*names.raw_topics, **RAW)  # type: ignore[arg-type]
-    resolve_topic = app.topic(names.resolve, partitions=1, **RAW)  # type: ignore[arg-type]
-    interactions = app.topic(names.interactions, **RAW)  # type: ignore[arg-type]
-    deadletters = app.topic(names.deadletter, **RAW)  # type: ignore[arg-type]
-    duplicates = app.topic(names.duplicates, **RAW)  # type: ignore[arg-type]
-    identity = app.topic(names.identity, partitions=1, **RAW)  # type: ignore[arg-type]
+
+
+def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
+    """The spine's topics, raw bytes in and out (the scored topic is made with the stages)."""
+    names = settings.topics
+    return {
+        "raw": app.topic(*names.raw_topics, **RAW),  # type: ignore[arg-type]
+        "resolve": app.topic(names.resolve, partitions=1, **RAW),  # type: ignore[arg-type]
+        "interactions": app.topic(names.interactions, **RAW),  # type: ignore[arg-type]
+        "deadletter": app.topic(names.deadletter, **RAW),  # type: ignore[arg-type]
+        "duplicates": app.topic(names.duplicates, **RAW),  # type: ignore[arg-type]
+        "identity": app.topic(names.identity, partitions=1, **RAW),  # type: ignore[arg-type]
+    }
+
+
+def _resolver(app: faust.App, settings: Settings, options: Mapping[str, Any]) -> Resolver:
+    """The identity and dedupe core over its four single-partition tables."""
 
     def table(name: str) -> Any:
         return app.Table(name, partitions=1, key_type=str, options=dict(options))
 
-    resolver = Resolver(
+    return Resolver(
         settings,
         links=table("identity-links"),
         members=table("identity-members"),
         seen_ids=table("dedupe-ids"),
         recent_texts=table("dedupe-texts"),
     )
-    watches = OffsetWatches(metrics.offsets_reread, metrics.offsets_skipped)
-    writers = {
-        stage: Writer(stage, deadletters, metrics, payload_limit=settings.max_payload_bytes)
-        for stage in Stage
-    }
 
-    def stage(name: Stage) -> tuple[Writer, StageGuard]:
-        return writers[name], StageGuard(name, crumbs, poison)
 
-    scored = app.topic(names.scored, **RAW)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class _Wiring:
+    """What every stage is registered with."""
+
+    app: faust.App
+    settings: Settings
+    metrics: Metrics
+    watches: OffsetWatches
+    writers: dict[Stage, Writer]
+    crumbs: Breadcrumbs
+    poison: PoisonList
+
+    def stage(self, name: Stage) -> tuple[Writer, StageGuard]:
+        """The stage's writer and its liveness guard."""
+        return self.writers[name], StageGuard(name, self.crumbs, self.poison)
+
+
+def _add_stages(
+    w: _Wiring, topics: dict[str, Any], resolver: Resolver, options: Mapping[str, Any]
+) -> None:
+    """Register the agents of the roles this worker runs (``CXSTREAM_AGENTS``)."""
+    app, settings, metrics, watches = w.app, w.settings, w.metrics, w.watches
+    scored = app.topic(settings.topics.scored, **RAW)  # type: ignore[arg-type]
     roles = settings.agent_roles
     if "standardise" in roles:
-        add_standardise(
-            app, settings, metrics, (raw_topic, resolve_topic), stage(Stage.STANDARDISE), watches
-        )
+        standardise = (topics["raw"], topics["resolve"])
+        add_standardise(app, settings, metrics, standardise, w.stage(Stage.STANDARDISE), watches)
     if "resolve" in roles:
         outputs = {
-            "resolve": resolve_topic,
-            "interactions": interactions,
-            "duplicates": duplicates,
-            "identity": identity,
+            "resolve": topics["resolve"],
+            "interactions": topics["interactions"],
+            "duplicates": topics["duplicates"],
+            "identity": topics["identity"],
         }
-        add_resolve(app, settings, metrics, outputs, resolver, stage(Stage.RESOLVE), watches)
+        add_resolve(app, settings, metrics, outputs, resolver, w.stage(Stage.RESOLVE), watches)
     if "score" in roles:
         rules = cached_rules(settings.rules_file)
         label = f"{rules.version}@{rules.fingerprint}"
-        scoring = (interactions, scored)
-        add_scoring(app, settings, metrics, scoring, writers[Stage.SCORE], watches, label)
+        scoring = (topics["interactions"], scored)
+        add_scoring(app, settings, metrics, scoring, w.writers[Stage.SCORE], watches, label)
     if "workflow" in roles:
-        add_workflow(app, settings, metrics, scored, stage(Stage.WORKFLOW), options, watches)
-    if budget is not None:
-        _add_store_memory(app, budget, metrics)
-    _add_offset_watches(app, watches)
-    _add_health(app, crumbs, list(writers.values()), lag)
-    return app
+        add_workflow(app, settings, metrics, scored, w.stage(Stage.WORKFLOW), options, watches)
 
 
 def _add_health(

@@ -60,6 +60,7 @@ from pipeline.contracts.records import (
     Stage,
 )
 from pipeline.metrics import Metrics
+from pipeline.settings import Settings
 
 log = logging.getLogger("cxstream.delivery")
 
@@ -423,17 +424,18 @@ async def run_stage(
     stream: Any,
     writer: Writer,
     decide: Callable[[EventT[Any]], Awaitable[tuple[Source, list[Pending]]]],
+    settings: Settings,
     *,
-    max_events: int,
-    within_s: float,
     tables: bool = False,
 ) -> None:
     """The loop of every per-input stage: take a batch, hold it, decide each input (``decide``
     starts its outputs), wait until every output is written or dead-lettered, release it.
 
+    Batches are ``settings.stage_batch_size`` inputs, or fewer after ``stage_batch_wait_s``.
     With ``tables``, each input is Faust's current event while it is decided (table writes
     go to its partition's changelog)."""
-    async for events in stream.take_events(max_events, within=within_s):
+    batch, wait_s = settings.stage_batch_size, settings.stage_batch_wait_s
+    async for events in stream.take_events(batch, within=wait_s):
         hold(events)
         decided = []
         for event in events:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.request
@@ -13,18 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.settings import Settings, local_settings
-from pipeline.streaming.admin import create_topics
-from pipeline.tools import broker
+from pipeline.streaming.admin import create_topics, end_offsets
+from pipeline.tools.local_stack import local_stack
 from pipeline.tools.output_accounting import (
     Outputs,
     alert_summary,
     collect,
-    end_offsets,
     output_topics,
     read_all,
 )
 from pipeline.tools.produce import Outgoing, produce
-from pipeline.tools.runner import WorkerProcess
 from pipeline.tools.synthetic import generate
 from pipeline.tools.tail import render_alert
 from pipeline.workflow.config import cached_rules
@@ -44,6 +41,10 @@ DEMO_PORT_ENV = {
     "web": "CXSTREAM_DEMO_WEB_PORT",
     "metrics": "CXSTREAM_DEMO_METRICS_PORT",
 }
+
+
+TAKEOVER_MARK = "changed the email on my account"
+"""The sample chat the model issue checks: it must come out as fraud/security, high or critical."""
 
 
 def _demo_port(role: str, default: int) -> int:
@@ -82,24 +83,18 @@ def run_demo(
         print(line, file=sys.stderr if quiet else sys.stdout, flush=True)
 
     settings = demo_settings()
-    broker.stop(settings)
-    if settings.state_dir.exists():
-        shutil.rmtree(settings.state_dir)
-    started = time.monotonic()
-    worker: WorkerProcess | None = None
-    try:
-        say(
-            "[1/5] fetching broker jars (first run only) and starting Kafka on "
-            f"{settings.bootstrap_servers} …"
-        )
-        broker.start(settings)
+    announce = (
+        "[1/5] fetching broker jars (first run only) and starting Kafka on "
+        f"{settings.bootstrap_servers} …"
+    )
+    with local_stack(settings, announce=announce, say=say) as stack:
+        started = stack.started_at
         say("[2/5] creating topics …")
         create_topics(settings)
         start = end_offsets(settings, output_topics(settings))
         metrics_url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
         say(f"[3/5] starting the worker … (Prometheus metrics: {metrics_url})")
-        worker = WorkerProcess(settings, settings.state_dir / "worker.log").start()
-        worker.wait_ready(timeout_s=90)
+        stack.start_worker().wait_ready(timeout_s=90)
         records = generate(events, seed)
         say(f"[4/5] producing {len(records)} synthetic events on 5 channels …")
         produced_at = time.monotonic()
@@ -132,10 +127,6 @@ def run_demo(
         profiles = read_all(settings, settings.topics.profiles)
         live = _live_profile(settings, alerts)
         families = _metric_families(metrics_url)
-    finally:
-        if worker is not None:
-            worker.stop()
-        broker.stop(settings)
     summary = _summary(out, len(delivered), records_expect=Counter(r.expect for r in records))
     summary.update(alert_summary(alerts, profiles))
     rules = cached_rules(settings.rules_file)
@@ -197,6 +188,13 @@ def _summary(out: Outputs, produced: int, records_expect: Counter[str]) -> dict[
     return summary
 
 
+def _print_scored(event: dict[str, Any]) -> None:
+    text = event["text"].replace("\n", " ")[:80]
+    print(f"  [{event['channel']}] {text!r}")
+    for name, reason in event["ai"]["reasons"].items():
+        print(f"      {name:<9} {reason}")
+
+
 def _print(
     summary: dict[str, Any],
     out: Outputs,
@@ -219,10 +217,11 @@ def _print(
         if level in shown_levels:
             continue
         shown_levels.add(level)
-        text = e["text"].replace("\n", " ")[:80]
-        print(f"  [{e['channel']}] {text!r}")
-        for name, reason in e["ai"]["reasons"].items():
-            print(f"      {name:<9} {reason}")
+        _print_scored(e)
+    takeover = next((e for e in scored if TAKEOVER_MARK in e["text"]), None)
+    if takeover is not None:
+        print("\nAccount takeover chat (intent and urgency the model gave it):")
+        _print_scored(takeover)
     if scored:
         first = scored[0]["ai"]
         print(f"  model: {first['model']} {first['version']} sha256 {first['sha256'][:12]}…")

@@ -106,21 +106,6 @@ def newest_timestamp(settings: Settings, topics: list[str]) -> float:
         consumer.close()
 
 
-def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
-    """Current end offset of every partition of ``topics`` (a starting point for ``collect``)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        parts = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or [])
-        ]
-        offsets: dict[TopicPartition, int] = consumer.end_offsets(parts)
-        return offsets
-    finally:
-        consumer.close()
-
-
 def output_topics(settings: Settings) -> list[str]:
     t = settings.topics
     return [t.interactions, t.duplicates, t.deadletter, t.identity, t.enriched]

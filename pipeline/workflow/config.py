@@ -192,6 +192,10 @@ class RoutingTable(_Strict):
     """Queue by intent; priority by urgency level, raised for negative sentiment and VIP tier."""
 
     queues: dict[str, str] = Field(default_factory=dict, description="intent → queue")
+    custom_queues: dict[str, str] = Field(
+        default_factory=dict,
+        description="custom intent (CXSTREAM_INTENT_PACK) → queue; replaces the pack's own queue",
+    )
     default_queue: str = "general"
     priority_by_urgency: dict[UrgencyLevel, Priority] = Field(
         default_factory=lambda: dict(DEFAULT_PRIORITIES)

@@ -85,87 +85,118 @@ def apply(
     next_action: str,
     rules: WorkflowRules,
 ) -> list[Alert]:
-    """Apply rule outcomes to the customer's open alerts; the changes to emit, in order."""
+    """Apply rule outcomes to the customer's open alerts; the changes to emit, in order.
+
+    A clear resolves the open alert of its (type, entity); a signal updates the open one, or
+    opens a new one unless cooldown or a limit suppresses it."""
     changes: list[Alert] = []
-    life = rules.lifecycle
     for outcome in outcomes:
         current = _open_for(state, outcome.type, outcome.entity)
+        change: Alert | None
         if isinstance(outcome, Clear):
-            if current is not None:
-                changes.append(_close(state, current, "resolved", outcome.reason, at))
-            continue
-        if current is not None:
-            known = {e.interaction_id for e in current.evidence}
-            # Evidence comes oldest first and the alert keeps only the latest max_evidence
-            # items: what precedes the newest item it holds was trimmed, not new.
-            held = [i for i, e in enumerate(outcome.evidence) if e.interaction_id in known]
-            after = held[-1] + 1 if held else 0
-            fresh = [e for e in outcome.evidence[after:] if e.interaction_id not in known]
-            if not fresh:
-                continue  # a redelivery or a repeat of the same situation: nothing new
-            severity = max(current.severity, outcome.severity, key=SEVERITIES.index)
-            confidence = max(current.confidence, outcome.confidence)
-            # A high-stakes message (a legal threat in a running streak) escalates the open
-            # alert to the human queue; otherwise the alert keeps the route it opened with.
-            escalated = route if route.high_stakes else current.route
-            requires, auto, why = human_control(
-                severity, confidence, escalated, state.opted_out, rules
+            change = (
+                None if current is None else _close(state, current, "resolved", outcome.reason, at)
             )
-            updated = current.model_copy(
-                update={
-                    "status": "updated",
-                    "revision": current.revision + 1,
-                    "severity": severity,
-                    "confidence": confidence,
-                    "reasons": outcome.reasons,
-                    "evidence": [*current.evidence, *fresh][-life.max_evidence :],
-                    "updated_at": max(at, current.updated_at),
-                    "route": escalated,
-                    "requires_human": requires,
-                    "auto_action_allowed": auto,
-                    "control_reason": why,
-                }
-            )
-            state.open_alerts[updated.alert_id] = updated
-            changes.append(updated)
-            continue
-        closed_at = state.closed.get(_key(outcome.type, outcome.entity))
-        if closed_at is not None and at - closed_at < timedelta(seconds=life.cooldown_s):
-            state.alerts_suppressed += 1
-            continue
-        window = timedelta(seconds=life.rate_window_s)
-        recent = [t for t in state.opened_times if at - t < window]
-        if len(recent) >= life.max_opened_per_window or len(state.open_alerts) >= MAX_OPEN_ALERTS:
-            state.alerts_suppressed += 1
-            continue
-        requires, auto, why = human_control(
-            outcome.severity, outcome.confidence, route, state.opted_out, rules
-        )
-        alert = Alert(
-            alert_id=alert_id(outcome.type, outcome.entity, outcome.trigger),
-            type=outcome.type,
-            status="opened",
-            revision=1,
-            customer_key=state.customer_key,
-            entity=outcome.entity,
-            severity=outcome.severity,
-            confidence=outcome.confidence,
-            reasons=outcome.reasons,
-            evidence=outcome.evidence[-life.max_evidence :],
-            next_action=rules.playbook.by_alert.get(outcome.type, next_action),
-            route=route,
-            requires_human=requires,
-            auto_action_allowed=auto,
-            control_reason=why,
-            opened_at=at,
-            updated_at=at,
-            rules_version=route.rules_version,
-        )
-        state.open_alerts[alert.alert_id] = alert
-        state.opened_times = [*recent, at]
-        state.alerts_opened += 1
-        changes.append(alert)
+        elif current is not None:
+            change = _update(state, current, outcome, at=at, route=route, rules=rules)
+        else:
+            change = _open(state, outcome, at=at, route=route, next_action=next_action, rules=rules)
+        if change is not None:
+            changes.append(change)
     return changes
+
+
+def _update(
+    state: CustomerState,
+    current: Alert,
+    outcome: Signal,
+    *,
+    at: datetime,
+    route: Routing,
+    rules: WorkflowRules,
+) -> Alert | None:
+    """The next revision of an open alert, or None when the signal brings no new evidence."""
+    known = {e.interaction_id for e in current.evidence}
+    # Evidence comes oldest first and the alert keeps only the latest max_evidence
+    # items: what precedes the newest item it holds was trimmed, not new.
+    held = [i for i, e in enumerate(outcome.evidence) if e.interaction_id in known]
+    after = held[-1] + 1 if held else 0
+    fresh = [e for e in outcome.evidence[after:] if e.interaction_id not in known]
+    if not fresh:
+        return None  # a redelivery or a repeat of the same situation: nothing new
+    severity = max(current.severity, outcome.severity, key=SEVERITIES.index)
+    confidence = max(current.confidence, outcome.confidence)
+    # A high-stakes message (a legal threat in a running streak) escalates the open
+    # alert to the human queue; otherwise the alert keeps the route it opened with.
+    escalated = route if route.high_stakes else current.route
+    requires, auto, why = human_control(severity, confidence, escalated, state.opted_out, rules)
+    updated = current.model_copy(
+        update={
+            "status": "updated",
+            "revision": current.revision + 1,
+            "severity": severity,
+            "confidence": confidence,
+            "reasons": outcome.reasons,
+            "evidence": [*current.evidence, *fresh][-rules.lifecycle.max_evidence :],
+            "updated_at": max(at, current.updated_at),
+            "route": escalated,
+            "requires_human": requires,
+            "auto_action_allowed": auto,
+            "control_reason": why,
+        }
+    )
+    state.open_alerts[updated.alert_id] = updated
+    return updated
+
+
+def _open(
+    state: CustomerState,
+    outcome: Signal,
+    *,
+    at: datetime,
+    route: Routing,
+    next_action: str,
+    rules: WorkflowRules,
+) -> Alert | None:
+    """A new alert, or None (counted as suppressed) within the pair's cooldown, over the
+    customer's rate limit or at ``MAX_OPEN_ALERTS``."""
+    life = rules.lifecycle
+    closed_at = state.closed.get(_key(outcome.type, outcome.entity))
+    if closed_at is not None and at - closed_at < timedelta(seconds=life.cooldown_s):
+        state.alerts_suppressed += 1
+        return None
+    window = timedelta(seconds=life.rate_window_s)
+    recent = [t for t in state.opened_times if at - t < window]
+    if len(recent) >= life.max_opened_per_window or len(state.open_alerts) >= MAX_OPEN_ALERTS:
+        state.alerts_suppressed += 1
+        return None
+    requires, auto, why = human_control(
+        outcome.severity, outcome.confidence, route, state.opted_out, rules
+    )
+    alert = Alert(
+        alert_id=alert_id(outcome.type, outcome.entity, outcome.trigger),
+        type=outcome.type,
+        status="opened",
+        revision=1,
+        customer_key=state.customer_key,
+        entity=outcome.entity,
+        severity=outcome.severity,
+        confidence=outcome.confidence,
+        reasons=outcome.reasons,
+        evidence=outcome.evidence[-life.max_evidence :],
+        next_action=rules.playbook.by_alert.get(outcome.type, next_action),
+        route=route,
+        requires_human=requires,
+        auto_action_allowed=auto,
+        control_reason=why,
+        opened_at=at,
+        updated_at=at,
+        rules_version=route.rules_version,
+    )
+    state.open_alerts[alert.alert_id] = alert
+    state.opened_times = [*recent, at]
+    state.alerts_opened += 1
+    return alert
 
 
 def still_waiting(state: CustomerState, alert: Alert) -> bool:

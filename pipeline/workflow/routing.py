@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pipeline.contracts.records import Enriched
+from pipeline.contracts.scores import OUT_OF_SCOPE
 from pipeline.contracts.workflow import PRIORITIES, Priority, Routing
 from pipeline.workflow.config import HighStakes, WorkflowRules
 from pipeline.workflow.patterns import TextPattern, compile_rule_pattern
@@ -59,6 +60,9 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
     Agent, bot and system messages go to ``agent_queue`` at P4. A customer message is queued
     by intent and prioritised by urgency, one step higher for strong negative sentiment and
     one more for a raised tier; a high-stakes match sends it to the human queue at P2 or above.
+    A custom intent (``scores.intent.custom``, not ``out_of_scope``) with a queue in
+    ``custom_queues`` or in its pack takes the queue, and its pack priority (low … critical,
+    through ``priority_by_urgency``) is a floor: it can raise the priority, never lower it.
     """
     if not event.scored or event.scores is None:
         return None
@@ -77,6 +81,13 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
     intent = scores.intent.label if scores.intent else "other"
     queue = table.queues.get(intent, table.default_queue)
     steps = [f"intent {intent} → {queue}" + ("" if intent in table.queues else " (default)")]
+    custom = scores.intent.custom if scores.intent else None
+    if custom is not None and custom.label == OUT_OF_SCOPE:
+        custom = None
+    custom_queue = table.custom_queues.get(custom.label, custom.queue) if custom else None
+    if custom is not None and custom_queue:
+        queue = custom_queue
+        steps = [f"custom intent {custom.label} ({custom.pack}) → {queue}"]
 
     level = scores.urgency.level if scores.urgency else None
     by_level = {str(known): p for known, p in table.priority_by_urgency.items()}
@@ -86,6 +97,12 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
     else:
         priority = DEFAULT_PRIORITY
         steps.append(f"urgency {level or 'unknown'} → {priority} (default)")
+
+    if custom is not None and custom.priority in by_level:
+        pack_priority = by_level[custom.priority]
+        if PRIORITIES.index(pack_priority) < PRIORITIES.index(priority):
+            priority = pack_priority
+            steps.append(f"custom intent priority {custom.priority} → {priority}")
 
     negative = scores.sentiment.probabilities.get("negative", 0.0) if scores.sentiment else 0.0
     if negative >= table.raise_if_negative:

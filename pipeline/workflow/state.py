@@ -228,11 +228,28 @@ def record_event(
     state.interactions += 1
     state.seen = [*state.seen, event.interaction_id][-MAX_SEEN:]
     apply_traits(state, event, rules)
-    is_customer = event.author_role == "customer"
     talks = event.scored or event.channel in ("chat", "email", "voice", "survey")
     if not talks:
         return conv
     conversation = conversation_of(event)
+    conv = _touch_conversation(state, conv, event, conversation)
+    if event.author_role == "customer":
+        _record_customer_message(state, conv, event, conversation, rules)
+    elif event.author_role == "agent":
+        conv.last_reply_at = max(conv.last_reply_at or at, at)
+        if conv.waiting is not None and at >= conv.waiting.asked_at:
+            conv.waiting = None
+    _track_waiting(state, conv, conversation)
+    prune(state, rules)
+    return conv
+
+
+def _touch_conversation(
+    state: CustomerState, conv: ConversationState | None, event: Enriched, conversation: str
+) -> ConversationState:
+    """The event's conversation (created if new), recorded as the customer's latest; only the
+    newest ``MAX_CONVERSATIONS`` are kept."""
+    at = event.occurred_at
     if conv is None:
         conv = ConversationState(
             customer_key=state.customer_key,
@@ -246,52 +263,70 @@ def record_event(
     if len(state.conversations) > MAX_CONVERSATIONS:
         newest = sorted(state.conversations, key=state.conversations.__getitem__)
         state.conversations = {k: state.conversations[k] for k in newest[-MAX_CONVERSATIONS:]}
-    if is_customer:
-        state.last_contact_at = max(state.last_contact_at or at, at)
-        state.last_channel = event.channel
-        if not any(c.conversation == conversation for c in state.contacts):
-            contact = Contact(
-                at=at,
-                channel=event.channel,
-                conversation=conversation,
-                interaction_id=event.interaction_id,
-            )
-            state.contacts = [*state.contacts, contact][-MAX_CONTACTS:]
-        value = sentiment_value(event)
-        if value is not None and event.scores is not None and event.scores.sentiment is not None:
-            point = SentimentPoint(
-                at=at,
-                interaction_id=event.interaction_id,
-                channel=event.channel,
-                label=event.scores.sentiment.label,
-                value=value,
-            )
-            state.sentiment = [*state.sentiment, point][-MAX_SENTIMENT:]
-        if event.scores is not None and event.scores.intent is not None:
-            state.last_intent = event.scores.intent.label
-        if event.scored:
-            negative = negative_probability(event) >= rules.alerts.negative_streak.min_negative
-            conv.negative_run = (
-                [*conv.negative_run, evidence_of(event)][-rules.alerts.negative_streak.length :]
-                if negative
-                else []
-            )
-        # Chat and email expect a written reply; a call is live and a survey expects none.
-        # Event time decides, so a reply that overtook the question on another partition
-        # still counts as its answer.
-        answered = conv.last_reply_at is not None and conv.last_reply_at >= at
-        if conv.waiting is None and event.channel in WAITING_CHANNELS and not answered:
-            conv.waiting = Waiting(
-                conversation=conversation,
-                channel=event.channel,
-                since=event.received_at,
-                asked_at=at,
-                interaction_id=event.interaction_id,
-            )
-    elif event.author_role == "agent":
-        conv.last_reply_at = max(conv.last_reply_at or at, at)
-        if conv.waiting is not None and at >= conv.waiting.asked_at:
-            conv.waiting = None
+    return conv
+
+
+def _record_customer_message(
+    state: CustomerState,
+    conv: ConversationState,
+    event: Enriched,
+    conversation: str,
+    rules: WorkflowRules,
+) -> None:
+    """A customer message: contact, sentiment, intent, the negative run and whether the
+    customer now waits for a reply."""
+    at = event.occurred_at
+    state.last_contact_at = max(state.last_contact_at or at, at)
+    state.last_channel = event.channel
+    if not any(c.conversation == conversation for c in state.contacts):
+        contact = Contact(
+            at=at,
+            channel=event.channel,
+            conversation=conversation,
+            interaction_id=event.interaction_id,
+        )
+        state.contacts = [*state.contacts, contact][-MAX_CONTACTS:]
+    _record_sentiment(state, event)
+    if event.scores is not None and event.scores.intent is not None:
+        state.last_intent = event.scores.intent.label
+    if event.scored:
+        negative = negative_probability(event) >= rules.alerts.negative_streak.min_negative
+        conv.negative_run = (
+            [*conv.negative_run, evidence_of(event)][-rules.alerts.negative_streak.length :]
+            if negative
+            else []
+        )
+    # Chat and email expect a written reply; a call is live and a survey expects none.
+    # Event time decides, so a reply that overtook the question on another partition
+    # still counts as its answer.
+    answered = conv.last_reply_at is not None and conv.last_reply_at >= at
+    if conv.waiting is None and event.channel in WAITING_CHANNELS and not answered:
+        conv.waiting = Waiting(
+            conversation=conversation,
+            channel=event.channel,
+            since=event.received_at,
+            asked_at=at,
+            interaction_id=event.interaction_id,
+        )
+
+
+def _record_sentiment(state: CustomerState, event: Enriched) -> None:
+    """One point of the customer's sentiment trend (the newest ``MAX_SENTIMENT`` are kept)."""
+    value = sentiment_value(event)
+    if value is not None and event.scores is not None and event.scores.sentiment is not None:
+        point = SentimentPoint(
+            at=event.occurred_at,
+            interaction_id=event.interaction_id,
+            channel=event.channel,
+            label=event.scores.sentiment.label,
+            value=value,
+        )
+        state.sentiment = [*state.sentiment, point][-MAX_SENTIMENT:]
+
+
+def _track_waiting(state: CustomerState, conv: ConversationState, conversation: str) -> None:
+    """Mirror the conversation's waiting question in the customer's state; only the newest
+    ``MAX_WAITING`` are kept."""
     if conv.waiting is None:
         state.waiting.pop(conversation, None)
     else:
@@ -300,8 +335,6 @@ def record_event(
             oldest = sorted(state.waiting, key=lambda k: state.waiting[k].since)
             for key in oldest[: len(state.waiting) - MAX_WAITING]:
                 state.waiting.pop(key)
-    prune(state, rules)
-    return conv
 
 
 def prune(state: CustomerState, rules: WorkflowRules) -> None:

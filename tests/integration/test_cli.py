@@ -125,3 +125,21 @@ def test_produce_needs_a_source() -> None:
 def test_schemas_are_in_sync_with_models() -> None:
     result = _run(["schemas", "--check"])
     assert result.returncode == 0, result.stderr
+
+
+def test_commands_say_in_one_line_when_kafka_cannot_be_reached() -> None:
+    """No broker on the port: one `error:` line naming the address, exit 1, no traceback."""
+    address = f"127.0.0.1:{free_port()}"
+    for args, said in (
+        (["alerts", "--bootstrap-servers", address], f"error: cannot reach Kafka at {address}"),
+        (["tail", "cx.alerts", "--bootstrap-servers", address], "error: "),
+        (
+            ["topics", "create", "--bootstrap-servers", address],
+            f"error: cannot create topics on {address}",
+        ),
+    ):
+        result = _run(args)
+        assert result.returncode == 1, (args, result.returncode, result.stderr[-500:])
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and errors[0].startswith(said), (args, result.stderr[-800:])
+        assert "Traceback" not in result.stderr, args

@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from pipeline.contracts.records import DuplicateKind, ReasonCode
 from pipeline.settings import Settings
-from pipeline.tools.output_accounting import end_offsets
+from pipeline.streaming.admin import end_offsets
 from pipeline.tools.produce import Delivered, Outgoing, produce
 from pipeline.tools.synthetic import RawRecord
 from tests.waiting import wait_until

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from pipeline.settings import Settings
+from pipeline.streaming.admin import end_offsets
 from pipeline.tools import broker
-from pipeline.tools.output_accounting import end_offsets
 from pipeline.tools.runner import WorkerProcess
 from pipeline.tools.synthetic import generate
 from tests.conftest import free_port

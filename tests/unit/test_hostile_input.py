@@ -32,6 +32,7 @@ from pipeline.settings import Settings
 from pipeline.standardise.normalise.emails import latest_reply, normalise_address
 from pipeline.standardise.normalise.errors import InputError
 from pipeline.standardise.normalise.language import MIN_CHARS, detect_language
+from pipeline.standardise.normalise.payload import MAX_JSON_DEPTH
 from pipeline.standardise.normalise.phones import to_e164
 from pipeline.standardise.normalise.text import (
     clean_text,
@@ -41,7 +42,7 @@ from pipeline.standardise.normalise.text import (
     truncate,
 )
 from pipeline.standardise.normalise.timestamps import EARLIEST, parse_timestamp
-from pipeline.standardise.standardiser import MAX_JSON_DEPTH, RawMessage, Standardiser
+from pipeline.standardise.standardiser import RawMessage, Standardiser
 from pipeline.tools.score_file import score_lines
 from pipeline.topics import CHANNELS
 from pipeline.workflow.config import load_rules

@@ -1,36 +1,37 @@
-"""Checks of the project's hand-written labelled evaluation set (``tests/data/cx_labelled.jsonl``).
+"""Checks of the project's labelled customer messages (``data/labelled/*.jsonl``).
 
-The set backs the urgency-head evaluation (``urgency_macro_f1``) and the tests that clear-cut
-messages score as labelled, so its shape, label vocabulary and balance are guarded here.
-See ``tests/data/README.md`` for the rubric and how the set was written.
+The set trains the urgency layer (fit split), measures the model (held-out split) and backs the
+tests that clear-cut messages score as labelled, so its shape, label vocabulary, balance and
+split are guarded here. See ``docs/labelling.md`` for the guide and how the set was written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.scoring import taxonomy
-
-DATA_PATH = Path(__file__).resolve().parents[1] / "data" / "cx_labelled.jsonl"
+from pipeline.scoring import labelled, taxonomy
 
 FIELDS = ("id", "channel", "text", "urgency", "sentiment", "intent", "clear_cut")
+INDUSTRIES = frozenset({"retail", "travel", "software", "banking", "telecom", "utilities"})
 CHANNELS = frozenset({"chat", "email", "voice", "survey", "web"})
 URGENCIES = frozenset(taxonomy.URGENCY_LABELS)
 SENTIMENTS = frozenset(taxonomy.SENTIMENT_LABELS)
 INTENTS = frozenset(taxonomy.INTENT_LABELS)
 
-MIN_LINES = 320
-MIN_PER_URGENCY = 60
-MIN_PER_SENTIMENT = 60
-MIN_PER_INTENT = 12
-MIN_PER_CHANNEL = 40
-MIN_CLEAR_CUT = 80
+MIN_LINES = 1000
+MIN_PER_URGENCY = 200
+MIN_PER_SENTIMENT = 200
+MIN_PER_INTENT = 40
+MIN_PER_CHANNEL = 150
+MIN_CLEAR_CUT = 250
+MIN_PER_INDUSTRY = 100
+MIN_HELDOUT = 280
 
 ID_RE = re.compile(r"^cx-\d{4}$")
 EMAIL_RE = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
@@ -38,11 +39,13 @@ EMAIL_RE = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 
 def _load() -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
-    with DATA_PATH.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            assert line.strip(), f"line {lineno} is blank"
+    paths = sorted(labelled.labelled_dir().glob("*.jsonl"))
+    assert len(paths) >= 3, paths
+    for path in paths:
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            assert line.strip(), f"{path.name}:{lineno} is blank"
             record = json.loads(line)
-            assert isinstance(record, dict), f"line {lineno} is not a JSON object"
+            assert isinstance(record, dict), f"{path.name}:{lineno} is not a JSON object"
             records.append(record)
     return records
 
@@ -62,7 +65,32 @@ def test_file_parses_and_is_large_enough(records: list[dict[str, Any]]) -> None:
 
 def test_every_record_has_exactly_the_schema_fields(records: list[dict[str, Any]]) -> None:
     for record in records:
-        assert tuple(sorted(record)) == tuple(sorted(FIELDS)), record.get("id")
+        fields = set(record) - {"industry"}
+        assert tuple(sorted(fields)) == tuple(sorted(FIELDS)), record.get("id")
+        assert record.get("industry", "retail") in INDUSTRIES, record["id"]
+
+
+def test_every_industry_is_covered(records: list[dict[str, Any]]) -> None:
+    counts = Counter(record["industry"] for record in records if "industry" in record)
+    assert {k: v for k, v in counts.items() if v >= MIN_PER_INDUSTRY}.keys() == INDUSTRIES
+
+
+def test_the_loader_reads_every_line_and_splits_by_id(records: list[dict[str, Any]]) -> None:
+    fit, heldout = labelled.load("fit"), labelled.load("heldout")
+    assert len(fit) + len(heldout) == len(records)
+    assert not {m.id for m in fit} & {m.id for m in heldout}
+    assert len(heldout) >= MIN_HELDOUT
+    assert all(labelled.is_heldout(m.id) for m in heldout)
+    levels = Counter(m.urgency for m in heldout)
+    assert min(levels.values()) >= 50, levels
+
+
+def test_the_split_rule_is_the_documented_hash() -> None:
+    """docs/labelling.md: held out when (first 8 hex digits of sha256(id)) mod 10 < 3; a change
+    to the rule would move lines between the splits, so it is pinned here."""
+    for message_id in ("cx-0001", "cx-1001", "cx-2360"):
+        digest = hashlib.sha256(message_id.encode()).hexdigest()
+        assert labelled.is_heldout(message_id) == (int(digest[:8], 16) % 10 < 3)
 
 
 def test_ids_are_well_formed_and_unique(records: list[dict[str, Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.contracts.records import Identifiers, Interaction, SourceRef
+from pipeline.scoring import labelled as labelled_set
 from pipeline.scoring.card import file_sha256, load_card
 from pipeline.scoring.enrich import enrich
 from pipeline.scoring.scorer import Scored, Scorer
@@ -18,14 +20,22 @@ from pipeline.settings import Settings
 from pipeline.tools.score_file import score_lines
 
 MODEL_DIR = Settings().model_dir
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "cx_labelled.jsonl"
 REQUIRED_METRICS = {
     "sst2_dev_accuracy",
     "sentiment3_macro_recall",
     "goemotions_test_macro_f1",
     "banking77_test_accuracy",
-    "urgency_macro_f1",
+    "tweeteval_test_macro_recall",
+    "tweeteval_test_negative_recall",
+    "tweeteval_test_ece",
+    "vader_tweeteval_test_macro_recall",
+    "urgency_macro_f1_heldout",
+    "labelled_heldout_sentiment_accuracy",
+    "labelled_heldout_negative_recall",
     "ece",
+    "custom_intent_accuracy_retail",
+    "custom_intent_accuracy_banking",
+    "custom_intent_accuracy_travel",
     "sequences_per_second",
 }
 
@@ -37,7 +47,7 @@ def scorer() -> Scorer:
 
 @cache
 def labelled() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
+    return [asdict(message) for message in labelled_set.load()]
 
 
 def test_committed_model_matches_its_card() -> None:
@@ -53,11 +63,13 @@ def test_committed_model_matches_its_card() -> None:
 
 
 def test_card_meets_the_quality_targets() -> None:
+    """The committed card's numbers meet the documented minimums (tests/unit/test_model_eval.py
+    re-measures them)."""
+    from tests.unit.test_model_eval import MAXIMA, MINIMA
+
     m = load_card(MODEL_DIR).metrics
-    assert m["sst2_dev_accuracy"] >= 0.88
-    assert m["banking77_test_accuracy"] >= 0.85
-    assert m["sentiment3_macro_recall"] >= 0.65
-    assert m["ece"] <= 0.08
+    assert {k: m[k] for k in MINIMA if m[k] < MINIMA[k]} == {}
+    assert {k: m[k] for k in MAXIMA if m[k] > MAXIMA[k]} == {}
 
 
 def test_a_tampered_model_file_is_refused(tmp_path: Path) -> None:
@@ -78,7 +90,16 @@ def test_scores_are_deterministic_and_carry_provenance() -> None:
         assert result.ai.model == card.name and result.ai.sha256 == card.sha256
         assert set(result.ai.reasons) == {"sentiment", "intent", "urgency"}
         assert result.scores.urgency is not None
-        assert result.ai.reasons["urgency"].startswith(f"urgency {result.scores.urgency.score:.2f}")
+        urgency = result.scores.urgency
+        assert result.ai.reasons["urgency"].startswith(f"urgency {urgency.level} (layer ")
+        assert f"score {urgency.score:.2f})" in result.ai.reasons["urgency"]
+        # the reported level is the higher of the layer's and the weak-label head's
+        said = result.ai.reasons["urgency"].split("(", 1)[1]
+        layer_level = said.split("layer ", 1)[1].split(" ", 1)[0]
+        head_level = said.split("weak head ", 1)[1].split(";", 1)[0]
+        order = ["low", "normal", "high", "critical"]
+        assert urgency.level == max(layer_level, head_level, key=order.index)
+        assert layer_level == max(urgency.probabilities, key=urgency.probabilities.__getitem__)
         assert result.embedding is not None and len(result.embedding) == 384
 
 
@@ -170,16 +191,17 @@ def negative(result: Scored) -> float:
 def test_the_end_of_a_long_text_counts_as_much_as_its_start() -> None:
     """A furious ending after a calm preamble raises urgency as much as a furious opening.
 
-    Seen scores (int8 model): calm alone 0.02; calm then furious 0.39; furious then calm 0.39.
-    Were the tail never scored, calm-then-furious would score as the calm preamble alone.
+    Seen urgency scores (int8 model with its urgency layer): calm alone 0.10; calm then furious
+    0.30; furious then calm 0.36 (P(negative) 0.03, 0.15, 0.19). Were the tail never scored,
+    calm-then-furious would score as the calm preamble alone (a difference of 0).
     """
     calm, calm_then_furious, furious_then_calm = scorer().score(
         [CALM, CALM + FURIOUS, FURIOUS + " " + CALM], embeddings=False
     )
     assert [r.ai.windows for r in (calm, calm_then_furious, furious_then_calm)] == [2, 2, 2]
     for furious_part in (calm_then_furious, furious_then_calm):
-        assert urgency(furious_part) >= urgency(calm) + 0.2
-        assert negative(furious_part) >= negative(calm) + 0.03
+        assert urgency(furious_part) >= urgency(calm) + 0.15
+        assert negative(furious_part) >= negative(calm) + 0.08
     # one head and one tail window each, only in the other order: about the same average
     assert abs(urgency(calm_then_furious) - urgency(furious_then_calm)) <= 0.1
 
@@ -225,3 +247,16 @@ def test_score_lines_keeps_fields_and_explains_what_it_cannot_score() -> None:
     assert out[1]["text"] == "my parcel never arrived" and "scores" in out[1]
     assert out[2] == {"id": 8, "error": "no string 'text' field"}
     assert out[3]["text"] == "[1, 2]" and "scores" in out[3]
+
+
+def test_the_demo_account_takeover_chat_is_fraud_and_urgent() -> None:
+    """The model issue's example (`make demo` prints it): fraud/security, high or critical."""
+    texts = [
+        "I am FURIOUS. Someone changed the email on my account and placed an order I didn't "
+        "make (A-20931).",
+        "Someone changed the email on my account and placed an order I didn't make (A-20931).",
+    ]
+    for text, result in zip(texts, scorer().score(texts, embeddings=False), strict=True):
+        assert result.scores.intent is not None and result.scores.urgency is not None
+        assert result.scores.intent.label == "fraud_security", (text, result.scores.intent)
+        assert result.scores.urgency.level in {"high", "critical"}, (text, result.scores.urgency)

@@ -8,22 +8,23 @@ import pytest
 from prometheus_client import generate_latest
 
 from pipeline.metrics import Metrics
-from pipeline.tools.soak import (
-    LAG_GROWTH_FLOOR,
+from pipeline.tools.soak.measurement import Scraped, parse_metrics
+from pipeline.tools.soak.scenario import (
     MIN_CUSTOMERS,
+    SoakError,
+    check_plan,
+    customers_for,
+    population_records,
+    sample_times,
+    short_run_note,
+)
+from pipeline.tools.soak.verdict import (
+    LAG_GROWTH_FLOOR,
     RSS_SLOPE_MAX,
     TABLE_GROWTH_FLOOR,
     Check,
     Sample,
-    Scraped,
-    SoakError,
-    check_plan,
-    customers_for,
     judge,
-    parse_metrics,
-    population_records,
-    sample_times,
-    short_run_note,
     slope_per_min,
 )
 

@@ -31,11 +31,10 @@ from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import PROJECT_ROOT, Settings, local_settings
 from pipeline.standardise.standardiser import RawMessage, Standardiser
-from pipeline.streaming.admin import create_topics
-from pipeline.tools import broker
-from pipeline.tools.output_accounting import collect, end_offsets, newest_timestamp, output_topics
+from pipeline.streaming.admin import create_topics, end_offsets
+from pipeline.tools.local_stack import local_stack
+from pipeline.tools.output_accounting import collect, newest_timestamp, output_topics
 from pipeline.tools.produce import Outgoing, produce
-from pipeline.tools.runner import WorkerProcess
 from pipeline.tools.synthetic import generate
 
 BATCH = 32
@@ -47,7 +46,8 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _interactions(count: int, settings: Settings) -> list[Interaction]:
+def bench_interactions(count: int, settings: Settings) -> list[Interaction]:
+    """``count`` standardised synthetic interactions with text (seed 21), on 97 customers."""
     std = Standardiser(settings)
     out: list[Interaction] = []
     for i, rec in enumerate(generate(count * 2, seed=21)):
@@ -63,7 +63,8 @@ def _interactions(count: int, settings: Settings) -> list[Interaction]:
     return out
 
 
-def _model_only(model: OnnxModel, texts: list[str], batch: int) -> float:
+def model_only_rate(model: OnnxModel, texts: list[str], batch: int) -> float:
+    """Texts/s of tokenise + onnxruntime alone in a tight loop (after one warm-up batch)."""
     limit = model.card.max_length
     model.run(texts[:batch])
     started = time.perf_counter()
@@ -107,15 +108,9 @@ def _agent(interactions: list[Interaction], timeout_s: float, agents: str) -> fl
         app_id="cxstream-bench",
         agents=agents,
     )
-    broker.stop(settings)
-    if settings.state_dir.exists():
-        shutil.rmtree(settings.state_dir)
-    worker = None
-    try:
-        broker.start(settings)
+    with local_stack(settings) as stack:
         create_topics(settings)
-        worker = WorkerProcess(settings, settings.state_dir / "worker.log").start()
-        worker.wait_ready(timeout_s=90)
+        stack.start_worker().wait_ready(timeout_s=90)
         start = end_offsets(settings, output_topics(settings))
         messages = [
             Outgoing(
@@ -143,10 +138,6 @@ def _agent(interactions: list[Interaction], timeout_s: float, agents: str) -> fl
         if len(out.enriched) < len(messages):
             raise RuntimeError(f"only {len(out.enriched)}/{len(messages)} enriched in time")
         return len(messages) / elapsed
-    finally:
-        if worker is not None:
-            worker.stop()
-        broker.stop(settings)
 
 
 def _fp32_vs_int8(model_dir: Path, fp32: Path, limit: int) -> dict[str, Any]:
@@ -164,7 +155,7 @@ def _fp32_vs_int8(model_dir: Path, fp32: Path, limit: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
     predictions = {}
     for label, model in (("int8", int8), ("fp32", full)):
-        result[f"{label}_sps"] = round(_model_only(model, texts, BATCH), 1)
+        result[f"{label}_sps"] = round(model_only_rate(model, texts, BATCH), 1)
         head = model.card.head("sentiment")
         assert head is not None
         logits = np.concatenate(
@@ -184,7 +175,7 @@ def _fp32_vs_int8(model_dir: Path, fp32: Path, limit: int) -> dict[str, Any]:
 def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[str, Any]:
     """Every number of the scoring benchmark, measured now on this machine."""
     settings = Settings()
-    interactions = _interactions(events, settings)
+    interactions = bench_interactions(events, settings)
     texts = [ix.text or "" for ix in interactions]
     scorer = Scorer(
         settings.model_dir, threads=settings.onnx_threads, bucket_size=settings.score_bucket_size
@@ -192,7 +183,7 @@ def run_scoring_bench(events: int = 1000, *, timeout_s: float = 300.0) -> dict[s
     by_batch: dict[int, float] = {}
     for batch in MODEL_BATCHES:
         _say(f"model-only on {len(texts)} texts, batch {batch} …")
-        by_batch[batch] = round(_model_only(scorer.model, texts, batch), 1)
+        by_batch[batch] = round(model_only_rate(scorer.model, texts, batch), 1)
     best_batch = max(by_batch, key=by_batch.__getitem__)
     model_sps = by_batch[best_batch]
     _say("scorer …")
@@ -266,7 +257,7 @@ def _pair_speed(texts: list[str], card_metrics: dict[str, float]) -> dict[str, A
         raise RuntimeError(f"exporting the fp32/int8 pair failed:\n{proc.stderr[-2000:]}")
     sample = texts[:512]
     speeds = {
-        kind: round(_model_only(OnnxModel(PAIR_DIR / kind), sample, BATCH), 1)
+        kind: round(model_only_rate(OnnxModel(PAIR_DIR / kind), sample, BATCH), 1)
         for kind in ("int8", "fp32")
     }
     return {

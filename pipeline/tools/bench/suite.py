@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,21 +29,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from pipeline.resources import STATE_HOME, bundled
+from pipeline.machine import describe
+from pipeline.resources import STATE_HOME
 from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.settings import PROJECT_ROOT, Settings, local_settings
-from pipeline.streaming.admin import create_topics
-from pipeline.tools import broker
-from pipeline.tools.bench.scoring import MODEL_BATCHES, _interactions, _model_only
+from pipeline.streaming.admin import create_topics, end_offsets
+from pipeline.tools.bench.scoring import MODEL_BATCHES, bench_interactions, model_only_rate
 from pipeline.tools.bench.transport import out_topic
-from pipeline.tools.output_accounting import end_offsets, newest_timestamp
+from pipeline.tools.local_stack import LocalStack, local_stack
+from pipeline.tools.output_accounting import newest_timestamp
 from pipeline.tools.produce import Outgoing, produce
 from pipeline.tools.runner import WorkerProcess
 from pipeline.tools.synthetic import generate
@@ -80,6 +77,7 @@ class Bench:
         self.base = local_settings("bench-suite", 19192, 16266, metrics_port=0)
         self.records = generate(self.plan.events, seed=29)
         self.rss: list[float] = []
+        self.stack: LocalStack | None = None  # the broker, while ``run_suite`` holds it
 
     # -- plumbing ------------------------------------------------------------------------------
     def fresh(self, name: str, **overrides: Any) -> Settings:
@@ -94,12 +92,13 @@ class Bench:
     def workers(
         self, settings: Settings, count: int = 1, module: str = "pipeline.cli"
     ) -> list[WorkerProcess]:
+        if self.stack is None:
+            raise RuntimeError("the bench's broker is not running")
         procs = []
         for i in range(count):
             own = settings.model_copy(update={"web_port": settings.web_port + i})
-            procs.append(
-                WorkerProcess(own, own.state_dir / f"{own.app_id}-{i}.log", module=module).start()
-            )
+            log_path = own.state_dir / f"{own.app_id}-{i}.log"
+            procs.append(self.stack.start_worker(own, log_path=log_path, module=module))
         for proc in procs:
             proc.wait_ready(timeout_s=120)
         time.sleep(3 if count == 1 else 8)  # let the group settle (docs/architecture.md §9)
@@ -216,9 +215,9 @@ class Bench:
             self.stop(procs)
 
     def model_limit(self) -> tuple[float, list[str]]:
-        texts = [ix.text or "" for ix in _interactions(self.plan.events, Settings())]
+        texts = [ix.text or "" for ix in bench_interactions(self.plan.events, Settings())]
         model = OnnxModel(Settings().model_dir)
-        best = max(_model_only(model, texts, batch) for batch in MODEL_BATCHES)
+        best = max(model_only_rate(model, texts, batch) for batch in MODEL_BATCHES)
         return best, texts
 
     def naive(self, texts: list[str]) -> tuple[float | None, str]:
@@ -240,7 +239,7 @@ class Bench:
         _torch_side(["distilbert", "--out", str(ANCHOR_DIR)])
         model = OnnxModel(ANCHOR_DIR, verify_sha256=True)
         sample = texts[: min(len(texts), 512)]
-        return max(_model_only(model, sample, b) for b in MODEL_BATCHES), str(ANCHOR_DIR)
+        return max(model_only_rate(model, sample, b) for b in MODEL_BATCHES), str(ANCHOR_DIR)
 
 
 def _torch_side(args: list[str]) -> dict[str, Any]:
@@ -284,42 +283,6 @@ def _latencies_ms(
         consumer.close()
 
 
-def _kafka_version() -> str | None:
-    pom = bundled("kafka") / "pom.xml"
-    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom.read_text())
-    return match.group(1) if match else None
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        mem_gib = round(kib / 1024 / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    import onnxruntime
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_gib,
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "kafka": _kafka_version(),
-        "platform": platform.platform(),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-    }
-
-
 def run_suite(quick: bool = False, say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every measurement; return the result (also saved under <state dir>/bench/results/)."""
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -330,12 +293,9 @@ def run_suite(quick: bool = False, say: Callable[[str], None] | None = None) -> 
         "events": bench.plan.events,
         "load_average_1m_before": round(os.getloadavg()[0], 2),
     }
-    broker.stop(bench.base)
-    if bench.base.state_dir.exists():
-        shutil.rmtree(bench.base.state_dir)
-    try:
-        say("[bench] starting the local broker on 127.0.0.1:19192 …")
-        broker.start(bench.base)
+    announce = "[bench] starting the local broker on 127.0.0.1:19192 …"
+    with local_stack(bench.base, announce=announce, say=say) as stack:
+        bench.stack = stack
         say(f"[bench 1/7] transport limit: pass-through agent, {bench.plan.events} events …")
         result["transport_eps"] = round(bench.transport(), 1)
         say("[bench 2/7] spine: standardise + identity + dedupe …")
@@ -352,8 +312,6 @@ def run_suite(quick: bool = False, say: Callable[[str], None] | None = None) -> 
         say("[bench 6/7] two workers in one group …")
         two_eps, _ = bench.full(2)
         result["two_workers_eps"] = round(two_eps, 1)
-    finally:
-        broker.stop(bench.base)
     say("[bench 7/7] torch-side baselines (training venv) …")
     naive, naive_note = bench.naive(texts)
     anchor, anchor_note = bench.distilbert(texts)
@@ -367,7 +325,7 @@ def run_suite(quick: bool = False, say: Callable[[str], None] | None = None) -> 
     result["full_vs_naive"] = None if not naive else round(full_eps / naive, 2)
     result["two_vs_one_worker"] = round(two_eps / full_eps, 3)
     result["seconds"] = round(time.monotonic() - started, 1)
-    result["machine"] = machine()
+    result["machine"] = describe()
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{result['measured_at'].replace(':', '')}.json"

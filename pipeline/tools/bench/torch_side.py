@@ -175,7 +175,8 @@ def distilbert(out_dir: Path) -> dict[str, Any]:
         return {"out": str(out_dir), "sha256": card.sha256, "seconds": 0.0, "built": False}
 
     torch, transformers = training_stack()
-    from pipeline.training.hf_export import _markdown, export_checkpoint
+    from pipeline.training.hf_export import export_checkpoint
+    from pipeline.training.hf_install import card_markdown
 
     with tempfile.TemporaryDirectory(prefix="cx-anchor-") as work:
         checkpoint = Path(work) / ANCHOR_NAME
@@ -203,7 +204,7 @@ def distilbert(out_dir: Path) -> dict[str, Any]:
     (out_dir / "model_card.json").write_text(
         json.dumps(card.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
     )
-    (out_dir / "MODEL_CARD.md").write_text(_markdown(card), encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(card_markdown(card), encoding="utf-8")
     seconds = time.perf_counter() - began
     return {"out": str(out_dir), "sha256": card.sha256, "seconds": round(seconds, 1), "built": True}
 

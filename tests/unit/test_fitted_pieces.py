@@ -1,0 +1,61 @@
+"""The pieces fitted on top of the ONNX graph: the sentiment decision rule and the urgency layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.scoring.card import HeadSpec
+from pipeline.scoring.urgency_layer import UrgencyLayer, layer_inputs
+from pipeline.training.sentiment_rule import OFFSET_GRID, fit_offsets
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def test_offsets_recover_a_class_the_raw_argmax_drowns() -> None:
+    """Negatives whose logits sit 1.0 below neutral are all called neutral by argmax; the fitted
+    offset lifts negative recall without giving up the other classes."""
+    rng = np.random.default_rng(3)
+    rows, truth = [], []
+    for label, centre in ((0, [0.0, 1.0, -2.0]), (1, [-2.0, 1.0, -2.0]), (2, [-2.0, 0.0, 2.0])):
+        rows.append(rng.normal(centre, 0.3, size=(200, 3)))
+        truth += [label] * 200
+    logits, y = np.vstack(rows), np.array(truth)
+    assert np.mean(logits[y == 0].argmax(axis=1) == 0) < 0.05
+    offsets, recall = fit_offsets(logits, y, LABELS)
+    assert offsets[1] == 0.0 and offsets[0] in OFFSET_GRID and offsets[0] >= 1.0
+    assert recall > 0.9
+    shifted = (logits + np.asarray(offsets)).argmax(axis=1)
+    assert np.mean(shifted[y == 0] == 0) > 0.9
+
+
+def test_head_probabilities_apply_the_offsets_before_the_temperature() -> None:
+    head = HeadSpec(
+        name="sentiment",
+        output="sentiment_logits",
+        activation="softmax",
+        labels=LABELS,
+        temperature=2.0,
+        bias=[1.0, 0.0, 0.0],
+    )
+    logits = np.array([[0.0, 0.5, -1.0]])
+    expected = np.exp(np.array([1.0, 0.5, -1.0]) / 2.0)
+    np.testing.assert_allclose(head.probabilities(logits)[0], expected / expected.sum())
+    assert head.probabilities(logits)[0].argmax() == 0  # without the offset: neutral
+
+
+def test_urgency_layer_inputs_are_unit_length_and_probabilities_sum_to_one() -> None:
+    rng = np.random.default_rng(5)
+    embedding = rng.normal(size=(4, 8)) * 7
+    probabilities = {"sentiment": np.full((4, 3), 1 / 3), "urgency": np.full((4, 4), 0.25)}
+    inputs = layer_inputs(embedding, probabilities, ["embedding", "sentiment", "urgency"])
+    assert inputs.shape == (4, 8 + 3 + 4)
+    np.testing.assert_allclose(np.linalg.norm(inputs, axis=1), 1.0)
+    layer = UrgencyLayer(
+        labels=["low", "normal", "high", "critical"],
+        features=["embedding", "sentiment", "urgency"],
+        weights=rng.normal(size=(4, 15)).tolist(),
+        bias=[0.0, 0.0, 0.0, 5.0],
+    )
+    probs = layer.probabilities(inputs)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert (probs.argmax(axis=1) == 3).all()  # the bias dominates unit-length inputs
