@@ -59,7 +59,9 @@ from pipeline.training.train import (
 )
 
 NAME = "cx-minilm-multihead"
-VERSION = "1.0.0"
+VERSION = "2.0.0"
+"""1.x: the graph trained on SST-2, GoEmotions, BANKING77, CLINC150 (1.1.0 adds the sentiment
+rule and the urgency layer to it); 2.x: trained with the SemEval tweets."""
 DEFAULT_OUT = PROJECT_ROOT / "models" / NAME
 RUNTIME_MAX_LENGTH = 128
 QUANTIZATION = "dynamic int8 (onnxruntime, per-channel weights)"

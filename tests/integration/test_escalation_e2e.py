@@ -11,6 +11,7 @@ re-delivering every interaction changes no alert count.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.partitioner.default import murmur2
 
 from pipeline.settings import Settings
 from pipeline.tools.output_accounting import read_all
@@ -216,6 +219,56 @@ def _profiles_with(count: int, key: str, workers: list[Settings]) -> list[dict[s
     return answers
 
 
+def _owners(settings: Settings) -> dict[int, str]:
+    """Partition of the workflow's input topic → web URL of the group member that owns it.
+
+    Faust puts each member's URL in its subscription's user data (``ClientMetadata.url``, JSON);
+    kafka-python cannot decode Faust's subscription, so the URL is read from the raw text. The
+    assignment it decodes (``assigned_partitions``).
+    """
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.app_id])[settings.app_id]
+    finally:
+        admin.close()
+    owners: dict[int, str] = {}
+    for member in group["members"]:
+        metadata = member["member_metadata"]
+        text = metadata if isinstance(metadata, str) else json.dumps(metadata)
+        found = re.search(r'"url":\s*"(http://[^"]+)"', text)
+        assert found, f"no url in the member metadata {text[:500]!r}"
+        assignment = member["member_assignment"]
+        assert isinstance(assignment, dict), f"undecoded assignment {str(assignment)[:500]!r}"
+        for part in assignment["assigned_partitions"]:
+            if part["topic"] == settings.topics.scored:
+                owners.update(dict.fromkeys(part["partitions"], found[1].rstrip("/")))
+    return owners
+
+
+def _partitions_of_keys(settings: Settings, topic: str) -> dict[str, set[int]]:
+    """Record key → the partitions of ``topic`` its records are on."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        consumer_timeout_ms=1500,
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        found: dict[str, set[int]] = {}
+        for message in consumer:
+            found.setdefault(message.key.decode(), set()).add(message.partition)
+        return found
+    finally:
+        consumer.close()
+
+
+def _partition(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (and Faust's table routing) gives ``key``."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
 def _opened(alerts: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((a["customer_key"], a["type"]) for a in alerts if a["status"] == "opened")
 
@@ -383,10 +436,21 @@ def test_any_worker_answers_for_a_profile_owned_by_another(
 
         # A state that records an alert is written after the alert is on the broker, so just
         # after the last cx.enriched copy a profile may still be one event short.
+        urls = [f"http://127.0.0.1:{s.web_port}" for s in (first, second)]
+        owners = _owners(first)
+        assert sorted(owners) == list(range(first.partitions))
+        assert set(owners.values()) == set(urls)  # each worker owns some partitions
+        on_scored = _partitions_of_keys(first, first.topics.scored)
         for key, count in events.items():
+            assert on_scored[key] == {_partition(key, first.partitions)}
+            owner = owners[_partition(key, first.partitions)]
             first_answer, second_answer = _profiles_with(count, key, [first, second])
+            # the worker that does not own the key answered too, with the owner's profile
             assert first_answer == second_answer
             assert first_answer["customer_key"] == key
+            assert first_answer["interactions"] == count
+            print(f"{key}: owned by {owner}, the other worker answered too")
+        assert _owners(first) == owners  # no rebalance while the answers were read
     finally:
         for worker in workers:
             worker.stop()
