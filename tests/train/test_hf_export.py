@@ -102,7 +102,9 @@ def test_fp32_logits_match_torch(fp32: Export, sentiment_ckpt: Path) -> None:
     assert any("max abs diff" in m for m in fp32.messages)
 
 
-def test_int8_keeps_the_predictions(int8: Export, sentiment_ckpt: Path) -> None:
+def test_int8_card_records_the_quantization_and_its_argmax_agreement(
+    int8: Export, sentiment_ckpt: Path
+) -> None:
     card = int8.card
     assert card.version == "2.0.0"
     assert card.quantization.startswith("dynamic int8")
@@ -115,7 +117,7 @@ def test_int8_keeps_the_predictions(int8: Export, sentiment_ckpt: Path) -> None:
     assert any("argmax agreement" in m for m in int8.messages)
 
 
-def test_scorer_serves_the_export(int8: Export) -> None:
+def test_scorer_loads_the_export_with_its_labels_and_provenance(int8: Export) -> None:
     [scored] = Scorer(int8.out).score(["the refund was late and the agent was awful"])
     assert scored.scores.sentiment is not None
     assert scored.scores.sentiment.label in SENTIMENT

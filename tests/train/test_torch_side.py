@@ -51,7 +51,7 @@ def anchor(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     return out, result_of(cli("distilbert", "--out", str(out)))
 
 
-def test_naive_times_batch_one_pipeline(tmp_path: Path) -> None:
+def test_naive_reports_a_run_over_the_first_limit_texts(tmp_path: Path) -> None:
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
     assert len(TEXTS) == 20

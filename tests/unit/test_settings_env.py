@@ -21,9 +21,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_environment_variables_are_loaded(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_environment_variables_are_loaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     defaults = Settings()
     monkeypatch.setenv("CXSTREAM_PARTITIONS", "11")
     monkeypatch.setenv("CXSTREAM_RECORD_BUDGET_S", "2.5")
