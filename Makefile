@@ -13,7 +13,7 @@ SOAK_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
-	bench soak train-setup models model-eval clean test-reliability
+	bench soak train-setup models model-eval clean test-reliability browser
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -55,10 +55,15 @@ broker-stop: ## Stop the local Kafka broker
 demo: setup ## Run everything end to end on fresh local state and print a summary
 	$(BIN)/cxstream demo
 
-test: setup train-setup ## Lint, unit + end-to-end tests (own broker), export tests (torch venv)
+test: setup train-setup browser ## Lint, unit + end-to-end tests (own broker), export tests (torch venv)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-train
+
+browser: ## Headless Chromium for the report's browser test (Debian package; needs root)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		apt-get install -y -q chromium >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
 test-unit: setup ## Unit tests only (no broker)
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m "not integration" $(PYTEST_ARGS)

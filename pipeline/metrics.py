@@ -2,7 +2,8 @@
 
 Names are ``cxstream_<what>_<unit>``; labels are low-cardinality and bounded: stage, channel,
 topic, partition, reason code, duplicate kind, alert type/severity/status, sentiment label,
-urgency level, the intent taxonomy's labels, routing queue and priority (from the rules file).
+urgency level, the intent taxonomy's labels, routing queue and priority (from the rules file),
+ISO 639-1 language codes (at most 184, anything else counted as ``other``).
 Never a customer key, an interaction id or free text.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from pipeline.contracts.languages import language_label
 
 STAGES = ("standardise", "resolve", "score", "workflow")
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -33,6 +36,8 @@ class Metrics:
         # -- alerts and the customer pulse -----------------------------------------------------
         self._alerts(r)
         self._pulse(r)
+        # -- the lake sink (cxstream sink) -------------------------------------------------------
+        self._lake(r)
         self._intents: frozenset[str] = frozenset()
 
     def _stage_flow(self, r: CollectorRegistry) -> None:
@@ -68,7 +73,14 @@ class Metrics:
         )
 
     def _model(self, r: CollectorRegistry) -> None:
-        """The scoring model's batches and inference time."""
+        """The scoring model's batches, inference time and the texts it cannot read."""
+        self.unsupported_languages = Counter(
+            "cxstream_unsupported_language_total",
+            "Texts left unscored because the model card does not list their language, by "
+            "ISO 639-1 code (other: not a code).",
+            ["language"],
+            registry=r,
+        )
         self.batch_size = Histogram(
             "cxstream_model_batch_texts",
             "Texts per onnxruntime scoring batch.",
@@ -199,6 +211,21 @@ class Metrics:
             registry=r,
         )
 
+    def _lake(self, r: CollectorRegistry) -> None:
+        """What the lake sink wrote (served by ``cxstream sink --metrics-port``)."""
+        self.lake_rows = Counter(
+            "cxstream_lake_rows_total",
+            "Rows the lake sink wrote, by table (rejected: records not their topic's contract).",
+            ["table"],
+            registry=r,
+        )
+        self.lake_files = Counter(
+            "cxstream_lake_files_total",
+            "Parquet files the lake sink published, by table and kind (batch or compacted).",
+            ["table", "kind"],
+            registry=r,
+        )
+
     def describe_build(
         self, *, package: str, model: str, model_version: str, model_sha256: str, rules: str
     ) -> None:
@@ -221,6 +248,10 @@ class Metrics:
         """Count one intent, folding labels outside the model's taxonomy into ``other``."""
         name = label if not self._intents or label in self._intents else OTHER_INTENT
         self.intents.labels(intent=name).inc()
+
+    def unsupported_language(self, language: str | None) -> None:
+        """Count one text the model cannot read, under a bounded language label."""
+        self.unsupported_languages.labels(language=language_label(language)).inc()
 
     def observe_latency(self, channel: str, occurred_at: datetime, received_at: datetime) -> None:
         """Both end-to-end clocks for one emitted record, measured now."""

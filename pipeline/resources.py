@@ -4,7 +4,8 @@ Run from a source checkout (``make demo``, ``make test``), everything stays in t
 the model under ``models/``, the broker's Maven files under ``deploy/kafka/``, state under
 ``.cxstream/``, broker jars under ``.cache/kafka/``. Installed from a wheel (``pip install .``),
 the same files ship as the data packages ``cxstream_data.models``, ``cxstream_data.kafka``,
-``cxstream_data.schemas``, ``cxstream_data.intents`` and ``cxstream_data.labelled``
+``cxstream_data.schemas``, ``cxstream_data.intents``, ``cxstream_data.labelled`` and
+``cxstream_data.audit``
 (pyproject.toml), and state goes under ``~/.cxstream`` and ``~/.cache/cxstream``. Every path
 is also a setting (``CXSTREAM_MODEL_DIR``, ``CXSTREAM_STATE_DIR``, ``CXSTREAM_KAFKA_HOME``…).
 """
@@ -24,13 +25,15 @@ _CHECKOUT_DIRS = {
     "schemas": SOURCE_ROOT / "schemas",
     "intents": SOURCE_ROOT / "data" / "intents",
     "labelled": SOURCE_ROOT / "data" / "labelled",
+    "audit": SOURCE_ROOT / "data" / "audit",
 }
 
 
 def bundled(kind: str) -> Path:
     """The directory of bundled ``models``, ``kafka`` (broker pom and configs), ``schemas`` or
-    ``intents`` (the intent packs, docs/intents.md) or ``labelled`` (the project's labelled
-    customer messages, docs/labelling.md)."""
+    ``intents`` (the intent packs, docs/intents.md), ``labelled`` (the project's labelled
+    customer messages, docs/labelling.md) or ``audit`` (the fairness audit's thresholds,
+    docs/fairness.md)."""
     if IN_CHECKOUT:
         return _CHECKOUT_DIRS[kind]
     spec = importlib.util.find_spec(f"cxstream_data.{kind}")

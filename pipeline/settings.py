@@ -52,6 +52,7 @@ STORES = ("rocksdb://", "memory://")
 # Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic).
 TOPIC_CHARS = r"[a-zA-Z0-9._-]"
 MAX_TOPIC_NAME = 249
+MIN_PSEUDONYMISE_KEY_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -149,6 +150,18 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         10_000, ge=100, description="Text longer than this is truncated (recorded on the event)."
     )
+    redact: str = Field(
+        "email,phone,card,iban,account",
+        description="Personal data replaced by placeholders in text and subject before an "
+        "interaction leaves the raw topics (comma-separated: email, phone, card, iban, account; "
+        "none = off); docs/privacy.md.",
+    )
+    pseudonymise_key: SecretStr | None = Field(
+        None,
+        description="When set, identifiers (email, phone, user/anonymous/customer id) and "
+        "contact fields are replaced by HMAC-SHA256 pseudonyms under this key on every topic "
+        "after the raw ones (at least 16 characters); docs/privacy.md.",
+    )
     placeholder_ids: str = Field(
         ",".join(PLACEHOLDER_IDS),
         description="Identifier values never used as identifiers (comma-separated; compared "
@@ -241,6 +254,20 @@ class Settings(BaseSettings):
         DATA_HOME,
         description="Public labelled datasets (SST-2, GoEmotions, BANKING77, CLINC150).",
     )
+    lake_dir: str = Field(
+        "./lake",
+        min_length=1,
+        description="Parquet lake of cxstream sink / report: a directory or a pyarrow URI.",
+    )
+    lake_flush_records: int = Field(
+        10_000, ge=1, description="The sink writes a partition's batch at this many records."
+    )
+    lake_flush_s: float = Field(
+        60.0, gt=0, description="... or when the batch is this many seconds old."
+    )
+    lake_compact_files: int = Field(
+        16, ge=2, description="Small files of one partition directory that trigger compaction."
+    )
 
     @model_validator(mode="after")
     def _dead_letters_fit(self) -> Settings:
@@ -254,6 +281,26 @@ class Settings(BaseSettings):
                 ": lower the first or raise the second"
             )
         return self
+
+    @field_validator("redact")
+    @classmethod
+    def _known_redaction_types(cls, value: str) -> str:
+        from pipeline.privacy.types import parse_types
+
+        parse_types(value)
+        return value.strip().lower()
+
+    @field_validator("pseudonymise_key")
+    @classmethod
+    def _strong_enough_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None  # CXSTREAM_PSEUDONYMISE_KEY= (empty): off
+        if value is not None and len(value.get_secret_value()) < MIN_PSEUDONYMISE_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_PSEUDONYMISE_KEY_CHARS} characters (a random secret: "
+                "anyone with the key can test guessed addresses against the pseudonyms)"
+            )
+        return value
 
     @field_validator("store")
     @classmethod

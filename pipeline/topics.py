@@ -64,6 +64,16 @@ class TopicNames:
         """Compacted: identity links and key merges."""
         return f"{self.prefix}identity"
 
+    @property
+    def privacy(self) -> str:
+        """Erasure requests (``cxstream forget`` or any producer; 1 partition, docs/privacy.md)."""
+        return f"{self.prefix}privacy"
+
+    @property
+    def erasures(self) -> str:
+        """Audit: what each erasure request removed (keyed by request id; no personal data)."""
+        return f"{self.prefix}erasures"
+
     def channel_of(self, topic: str) -> str | None:
         """The channel a raw topic belongs to, or None if it is not a raw topic."""
         head = f"{self.prefix}raw."
@@ -100,6 +110,10 @@ def topic_specs(
         TopicSpec(names.deadletter, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         TopicSpec(names.duplicates, partitions, {"retention.ms": week}),
         TopicSpec(names.identity, 1, {"cleanup.policy": "compact"}),
+        # requests name a person in clear: kept as long as the raw topics, no longer
+        TopicSpec(names.privacy, 1, {"retention.ms": week}),
+        # the proof that a request was carried out (no personal data): kept for a year
+        TopicSpec(names.erasures, 1, {"retention.ms": str(365 * 24 * 3600 * 1000)}),
     ]
     for spec in specs:
         spec.config["max.message.bytes"] = str(max_message_bytes)

@@ -12,9 +12,12 @@ import logging
 import signal
 from types import FrameType
 
+from pipeline.cli.audit import audit
 from pipeline.cli.broker import broker_app
 from pipeline.cli.checks import rules_check, schemas
+from pipeline.cli.forget import forget
 from pipeline.cli.group import app
+from pipeline.cli.lake import report, sink
 from pipeline.cli.local_runs import bench, demo, soak
 from pipeline.cli.models import models_app, score
 from pipeline.cli.topics import topics_app
@@ -32,10 +35,14 @@ app.command()(worker)
 app.command()(produce)
 app.command()(tail)
 app.command()(alerts)
+app.command()(sink)
+app.command()(report)
+app.command()(forget)
 app.command("rules")(rules_check)
 app.command()(demo)
 app.command()(schemas)
 app.command()(score)
+app.command()(audit)
 app.command()(bench)
 app.command()(soak)
 

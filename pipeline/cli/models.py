@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.cli.group import command_settings, fail
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 ModelDir = Annotated[
     Path | None,
@@ -82,11 +85,21 @@ def models_eval(
         int | None, typer.Option(help="At most N examples per set (quick run).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    redaction_compare: Annotated[
+        bool,
+        typer.Option(
+            "--redaction-compare",
+            help="Run twice, on raw and on redacted text (CXSTREAM_REDACT), side by side.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a model on SST-2, GoEmotions, BANKING77, CLINC150 and the project's labelled set."""
     from pipeline.scoring.evaluate import evaluate, render
 
     settings = command_settings(model_dir=model_dir)
+    if redaction_compare:
+        _eval_redaction(settings, data_dir, limit, as_json)
+        return
     try:
         metrics = evaluate(
             settings.model_dir,
@@ -98,6 +111,26 @@ def models_eval(
     except (ValueError, FileNotFoundError, LookupError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(json.dumps(metrics, sort_keys=True) if as_json else render(metrics))
+
+
+def _eval_redaction(
+    settings: Settings, data_dir: Path | None, limit: int | None, as_json: bool
+) -> None:
+    from pipeline.privacy.redact import Redactor
+    from pipeline.scoring.redaction_eval import compare, render_compare
+
+    try:
+        result = compare(
+            settings.model_dir,
+            Redactor.from_settings(settings),
+            progress=lambda line: typer.echo(line, err=True),
+            data_dir=data_dir or settings.data_dir,
+            limit=limit,
+            threads=settings.onnx_threads,
+        )
+    except (ValueError, FileNotFoundError, LookupError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(json.dumps(result, sort_keys=True) if as_json else render_compare(result))
 
 
 @models_app.command("export")

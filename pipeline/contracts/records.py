@@ -83,6 +83,11 @@ class Interaction(BaseModel):
         default_factory=dict, description="Fields of the raw event the contract does not name."
     )
     warnings: list[str] = Field(default_factory=list, description="Non-fatal input problems.")
+    redactions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Personal data replaced by placeholders in text and subject: {type: count} "
+        "(email, phone, card, iban, account); never the values. Empty: nothing found.",
+    )
 
 
 class Standardised(BaseModel):
@@ -202,13 +207,23 @@ class IdentityLink(BaseModel):
 class Enriched(Interaction):
     """An interaction with its scores and their provenance; the payload of ``cx.enriched``."""
 
-    scored: bool = Field(description="False for events without text (page views, identify…).")
-    unscored_reason: str | None = None
+    scored: bool = Field(
+        description="False for events without text (page views, identify…) and for texts in a "
+        "language the model card does not list."
+    )
+    unscored_reason: str | None = Field(
+        None,
+        description="Why not scored: 'no text to score', 'unsupported_language' (the detected "
+        "language is not in the model card's languages; routed to a person by language), "
+        "'scoring disabled', or the scoring error.",
+    )
     scores: Scores | None = None
     ai: Provenance | None = None
     embedding: list[float] | None = Field(
         None, description="Sentence embedding (only with CXSTREAM_EMIT_EMBEDDINGS=true)."
     )
     routing: Routing | None = Field(
-        None, description="Queue and priority (scored interactions; set by the workflow stage)."
+        None,
+        description="Queue and priority (scored interactions and unsupported_language texts; "
+        "set by the workflow stage).",
     )

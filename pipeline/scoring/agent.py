@@ -17,6 +17,7 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched, Interaction, ReasonCode, SourceRef
 from pipeline.metrics import Metrics
 from pipeline.scoring.custom_intents.predict import CustomIntents
@@ -97,6 +98,7 @@ class BatchScorer:
                 errors.append(None)
             except ValueError as exc:
                 errors.append(exc)
+        enriched = self._enrich(parsed)
         keyed: list[Scored] = [
             (
                 (e.customer_key or e.interaction_id).encode(),
@@ -104,8 +106,11 @@ class BatchScorer:
                 e.channel,
                 e.source,
             )
-            for e in self._enrich(parsed)
+            for e in enriched
         ]
+        for e in enriched:
+            if e.unscored_reason == UNSUPPORTED_LANGUAGE:
+                self.metrics.unsupported_language(e.language)
         texts = sum(1 for ix in parsed if ix.text)
         if texts and self.scorer is not None:
             self.metrics.batch_size.observe(texts)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from pipeline.contracts.languages import LanguageCode
 from pipeline.scoring.quality import sigmoid, softmax
 from pipeline.scoring.urgency_layer import UrgencyLayer
 
@@ -73,9 +74,30 @@ class ModelCard(BaseModel):
     intended_use: str = ""
     limitations: list[str] = Field(default_factory=list)
     created_with: dict[str, str] = Field(default_factory=dict)
+    languages: list[LanguageCode] = Field(
+        default_factory=lambda: ["en"],
+        min_length=1,
+        description="ISO 639-1 codes of the languages the model was trained and evaluated on. "
+        "A text detected as another language is not scored (unscored_reason "
+        "'unsupported_language'); cards written before this field read English only.",
+    )
+    fairness: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The last fairness audit of this model (``cxstream audit --json``; "
+        "docs/fairness.md), written by the model build's gate.",
+    )
 
     def head(self, name: str) -> HeadSpec | None:
         return next((h for h in self.heads if h.name == name), None)
+
+    def reads(self, language: str | None) -> bool:
+        """Whether the model can score a text in ``language``.
+
+        ``None`` (too short to tell, or no confident guess: standardise's language
+        detection) counts as readable, as before: a few words give language identification
+        too little to go on, and an unknown language is not evidence of an unsupported one.
+        """
+        return language is None or language in self.languages
 
 
 def file_sha256(path: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched, Interaction
 from pipeline.scoring.custom_intents.predict import CustomIntents
 from pipeline.scoring.scorer import Scorer
@@ -21,13 +22,19 @@ def enrich(
 ) -> list[Enriched]:
     """Score every interaction with text in one model call; the rest pass through unscored.
 
+    A text whose detected ``language`` the model card does not list (``ModelCard.reads``) is
+    not scored (``unscored_reason`` ``unsupported_language``): the model would give it
+    confident, wrong scores, and the workflow routes it to a person by language instead.
+
     With ``custom_intents`` (``CXSTREAM_INTENT_PACK``) each scored text's sentence vector is
     also labelled with the operator's own intents: ``scores.intent.custom``.
 
     A scoring failure (a bug, never bad input) marks the batch unscored with the error, so no
     interaction is ever lost between ``cx.interactions`` and ``cx.enriched``.
     """
-    with_text = [i for i, ix in enumerate(interactions) if ix.text]
+    with_text = [
+        i for i, ix in enumerate(interactions) if ix.text and scorer.card.reads(ix.language)
+    ]
     results = {}
     error: str | None = None
     if with_text:
@@ -60,6 +67,15 @@ def enrich(
                 )
             )
         else:
-            reason = error if (error and ix.text) else "no text to score"
+            reason = _unscored_reason(ix, scorer, error)
             out.append(Enriched(**base, scored=False, unscored_reason=reason))
     return out
+
+
+def _unscored_reason(interaction: Interaction, scorer: Scorer, error: str | None) -> str:
+    """Why an interaction left without scores: no text, its language, or the batch's error."""
+    if not interaction.text:
+        return "no text to score"
+    if not scorer.card.reads(interaction.language):
+        return UNSUPPORTED_LANGUAGE
+    return error or "not scored"

@@ -39,13 +39,23 @@ def _take(items: Sequence[Any], limit: int | None) -> list[Any]:
     return list(items if limit is None else items[:limit])
 
 
+TextView = Callable[[str], str]
+"""What the model is shown instead of each text (e.g. its redacted form); identity by default."""
+
+
 class Evaluator:
     """Runs one model over the evaluation sets, one batch of 64 texts at a time."""
 
-    def __init__(self, scorer: Scorer, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        progress: Callable[[str], None] | None = None,
+        text_view: TextView | None = None,
+    ) -> None:
         self.scorer = scorer
         self.card = scorer.card
         self.progress = progress or (lambda _: None)
+        self.view = text_view or (lambda text: text)
 
     def head(self, name: str) -> HeadSpec:
         head = self.card.head(name)
@@ -56,6 +66,7 @@ class Evaluator:
     def logits(self, texts: Sequence[str], name: str) -> Array:
         """Raw logits of one head for ``texts`` (head-only window, batches of 64)."""
         head = self.head(name)
+        texts = [self.view(t) for t in texts]
         parts = [
             self.scorer.model.run(texts[start : start + 64])[head.output]
             for start in range(0, len(texts), 64)
@@ -82,14 +93,17 @@ def evaluate(
     limit: int | None = None,
     threads: int = 0,
     progress: Callable[[str], None] | None = None,
+    text_view: TextView | None = None,
 ) -> dict[str, Any]:
     """All metrics for ``model_dir`` (sets for heads the model lacks are skipped), with the
-    VADER lexicon baseline beside the sentiment numbers when ``vaderSentiment`` is installed."""
+    VADER lexicon baseline beside the sentiment numbers when ``vaderSentiment`` is installed.
+
+    ``text_view`` changes what the model reads (the labels and the VADER baseline stay)."""
     say = progress or (lambda _: None)
     # Dynamic int8 quantises activations per onnxruntime call, so scores move in the 4th decimal
     # with the batch composition; the card was measured with buckets of 32 and so is this.
     scorer = Scorer(model_dir, threads=threads, bucket_size=EVAL_BUCKET)
-    ev = Evaluator(scorer, say)
+    ev = Evaluator(scorer, say, text_view)
     root = datasets.resolve_data_dir(data_dir)
     metrics: dict[str, Any] = {"model": scorer.card.name, "version": scorer.card.version}
     names = {h.name for h in scorer.card.heads}
@@ -99,7 +113,8 @@ def evaluate(
         metrics.update(_emotions(ev, root, limit))
     if "banking77" in names or "intent" in names:
         metrics.update(_intents(ev, root, limit, names))
-    metrics.update(_labelled(scorer, labelled.load("heldout", labelled_dir), limit, say))
+    heldout = labelled.load("heldout", labelled_dir)
+    metrics.update(_labelled(scorer, heldout, limit, say, ev.view))
     if scorer.card.embedding_output and limit is None:  # packs refit 3x each: full runs only
         metrics.update(_intent_packs(scorer, root, say))
     metrics["sequences_per_second"] = _throughput(scorer, root, say)
@@ -206,10 +221,11 @@ def _labelled(
     rows: list[labelled.LabelledMessage],
     limit: int | None,
     say: Callable[[str], None],
+    view: TextView,
 ) -> dict[str, float]:
     rows = _take(rows, limit)
     say(f"project labelled set, held-out split ({len(rows)} messages) …")
-    scored = scorer.score([r.text for r in rows], embeddings=False)
+    scored = scorer.score([view(r.text) for r in rows], embeddings=False)
     out: dict[str, float] = {}
     if all(s.scores.urgency is not None for s in scored):
         levels = list(taxonomy.URGENCY_LABELS)

@@ -24,12 +24,13 @@ from pipeline.contracts.scores import (
 )
 from pipeline.scoring.card import ModelCard
 from pipeline.scoring.onnx_model import OnnxModel
+from pipeline.scoring.taxonomy import URGENCY_LABELS
 from pipeline.scoring.urgency_layer import layer_inputs
 
 Array = np.ndarray[Any, Any]
 
 URGENCY_WEIGHTS = {"low": 0.0, "normal": 1 / 3, "high": 2 / 3, "critical": 1.0}
-URGENCY_ORDER = ["low", "normal", "high", "critical"]
+URGENCY_ORDER = list(URGENCY_LABELS)
 WEAK_URGENCY = "urgency_head"
 """With an urgency layer: the weak-label head's own probabilities. The reported level is the
 higher of the layer's most probable level and the head's thresholded level: under-calling
@@ -157,8 +158,11 @@ class Scorer:
             for head in card.heads
         }
         if WEAK_URGENCY in head_probs:
-            labels = card.urgency_layer.labels if card.urgency_layer else URGENCY_ORDER
-            probs[WEAK_URGENCY] = dict(zip(labels, head_probs[WEAK_URGENCY], strict=True))
+            urgency_head = card.head("urgency")
+            assert urgency_head is not None  # WEAK_URGENCY is only set beside an urgency head
+            probs[WEAK_URGENCY] = dict(
+                zip(urgency_head.labels, head_probs[WEAK_URGENCY], strict=True)
+            )
         if "sentiment" in probs:
             dist = probs["sentiment"]
             label = max(dist, key=dist.__getitem__)

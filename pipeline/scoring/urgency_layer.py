@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from pipeline.scoring.quality import softmax
+
 Array = np.ndarray[Any, Any]
 FEATURE_HEADS = ("sentiment", "emotion", "intent", "urgency")
 
@@ -35,10 +37,7 @@ class UrgencyLayer(BaseModel):
 
     def probabilities(self, inputs: Array) -> Array:
         """Level probabilities [rows, levels] from :func:`layer_inputs` rows."""
-        logits = inputs @ np.asarray(self.weights).T + np.asarray(self.bias)
-        logits = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+        return softmax(inputs @ np.asarray(self.weights).T + np.asarray(self.bias))
 
 
 def layer_inputs(embedding: Array, probabilities: dict[str, Array], features: list[str]) -> Array:

@@ -25,6 +25,8 @@ from pipeline.contracts.raw import (
     WebEvent,
 )
 from pipeline.contracts.records import Identifiers, Interaction, ReasonCode, SourceRef, SurveyAnswer
+from pipeline.privacy.pseudonym import Pseudonymiser
+from pipeline.privacy.redact import Redactor
 from pipeline.settings import Settings
 from pipeline.standardise.normalise.emails import latest_reply, parse_address
 from pipeline.standardise.normalise.errors import InputError
@@ -41,6 +43,12 @@ from pipeline.standardise.normalise.timestamps import parse_timestamp
 from pipeline.topics import TopicNames
 
 WEB_TEXT_FIELDS = ("text", "comment", "query")
+REDACT_MARGIN_CHARS = 64
+"""Text is redacted this far past the truncation point, so a number cut by it is still found."""
+CONTACT_ATTRIBUTES = ("customer_name", "from_name")
+CONTACT_TRAITS = ("email", "phone", "name", "firstName", "lastName", "username", "address")
+CONTACT_CONTEXT = ("ip",)
+"""Attributes that carry contact data: pseudonymised with the identifiers (docs/privacy.md)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,9 @@ class Standardiser:
         self.max_skew = timedelta(seconds=settings.max_future_skew_s)
         self.placeholders = settings.placeholder_id_values
         self.max_identifier = settings.max_identifier_chars
+        self.redactor = Redactor.from_settings(settings)
+        key = settings.pseudonymise_key
+        self.pseudonymiser = Pseudonymiser(key) if key is not None else None
 
     def standardise(self, msg: RawMessage, now: datetime | None = None) -> Interaction:
         """The Interaction for ``msg`` (no customer_key yet); ``InputError`` if rejected."""
@@ -159,6 +170,7 @@ class _Build:
         self.received = received
         self.now = now
         self.warnings: list[str] = []
+        self.redactions: dict[str, int] = {}
 
     # -- shared pieces -------------------------------------------------------------------------
     def when(self, *candidates: Timestamp | None) -> datetime:
@@ -168,6 +180,24 @@ class _Build:
         self.warnings.append("no event time: used the broker timestamp")
         return self.received
 
+    def shown(self, raw: str, chars: int) -> str:
+        """How a warning quotes a refused identifier: not at all when identifiers are hidden."""
+        return "(value withheld)" if self.std.pseudonymiser else repr(raw[:chars])
+
+    def redact(self, text: str) -> str:
+        """``text`` with personal data replaced by placeholders; counts kept for the event."""
+        redacted, counts = self.std.redactor.redact(text)
+        for kind, count in counts.items():
+            self.redactions[kind] = self.redactions.get(kind, 0) + count
+        return redacted
+
+    def redact_bounded(self, text: str) -> tuple[str, bool]:
+        """``(redacted, truncated)``: ``text`` cut at ``max_text_chars`` and redacted, its
+        cost bounded by that limit (the margin finds a number the cut would split)."""
+        head = text[: self.std.max_text + REDACT_MARGIN_CHARS]
+        short, cut = truncate(self.redact(head), self.std.max_text)
+        return short, cut or len(text) > len(head)
+
     def identifier(self, field: str, raw: str | int | None) -> str | None:
         """``raw`` trimmed, or None for a placeholder (with a warning); too long: rejected."""
         if raw is None:
@@ -176,7 +206,9 @@ class _Build:
         self.check_length(field, value)
         if value.casefold() in self.std.placeholders:
             if value:
-                self.warnings.append(f"{field} {value!r} is a placeholder, not an id: ignored")
+                self.warnings.append(
+                    f"{field} {self.shown(value, 64)} is a placeholder, not an id: ignored"
+                )
             return None
         return value
 
@@ -199,7 +231,7 @@ class _Build:
             return None
         e164 = to_e164(raw, self.std.region)
         if e164 is None:
-            self.warnings.append(f"{field} {raw[:32]!r} is not a valid number: ignored")
+            self.warnings.append(f"{field} {self.shown(raw, 32)} is not a valid number: ignored")
         return e164
 
     def address(self, field: str, raw: str | None) -> str | None:
@@ -207,7 +239,7 @@ class _Build:
             return None
         address, _, problem = parse_address(raw)
         if address is None:
-            self.warnings.append(f"{field} {raw[:64]!r} {problem}: ignored")
+            self.warnings.append(f"{field} {self.shown(raw, 64)} {problem}: ignored")
         else:
             self.check_length(field, address)
         return address
@@ -236,11 +268,13 @@ class _Build:
         if not cleaned:
             return {"text": None}
         short, cut = truncate(cleaned, self.std.max_text)
+        language = detect_language(short)  # on the words the customer wrote, not placeholders
+        short, cut_here = self.redact_bounded(cleaned)
         return {
             "text": short,
-            "text_truncated": cut,
+            "text_truncated": cut or cut_here,
             "text_original_chars": len(cleaned),
-            "language": detect_language(short),
+            "language": language,
         }
 
     def finish(
@@ -261,6 +295,12 @@ class _Build:
             )
         extra = dict(model.model_extra or {})
         extra.update({k: v for k, v in attributes.items() if v not in (None, {}, [])})
+        if (hide := self.std.pseudonymiser) is not None:
+            ids = hide.identifiers(ids)
+            extra = hide.fields(extra, CONTACT_ATTRIBUTES)
+            for part, names in (("traits", CONTACT_TRAITS), ("context", CONTACT_CONTEXT)):
+                if isinstance(extra.get(part), dict):
+                    extra[part] = hide.fields(extra[part], names)
         return Interaction(
             interaction_id=interaction_id(channel, source_id),
             source=self.msg.source(source_id),
@@ -271,8 +311,21 @@ class _Build:
             input_schema_version=getattr(model, "schema_version", 1),
             attributes=extra,
             warnings=self.warnings,
+            redactions=self.redactions,
             **fields,
         )
+
+    def web_properties(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """``properties`` with its free-text fields redacted and cut like ``text`` (counted
+        once: on ``text``, which is one of them)."""
+        saved = dict(self.redactions)
+        texts = {
+            f: self.redact_bounded(v)[0]
+            for f in WEB_TEXT_FIELDS
+            if isinstance(v := properties.get(f), str)
+        }
+        self.redactions = saved
+        return {**properties, **texts}
 
     # -- channels ------------------------------------------------------------------------------
     def web(self, ev: WebEvent) -> Interaction:
@@ -302,7 +355,11 @@ class _Build:
             ev.messageId,
             ids,
             self.when(ev.timestamp, ev.sentAt, ev.receivedAt),
-            {"properties": ev.properties, "context": ev.context, "traits": traits},
+            {
+                "properties": self.web_properties(ev.properties),
+                "context": ev.context,
+                "traits": traits,
+            },
             event_type=ev.type,
             event_name=ev.event,
             author_role="customer",
@@ -354,7 +411,9 @@ class _Build:
             {"from_name": name, "to": ev.to, "in_reply_to": ev.in_reply_to, "references": refs},
             event_type="email",
             author_role="customer",
-            subject=normalise_whitespace(ev.subject) if ev.subject else None,
+            subject=self.redact_bounded(normalise_whitespace(ev.subject))[0]
+            if ev.subject
+            else None,
             thread_id=thread,
             **self.text(latest_reply(body), normalised=True),
         )

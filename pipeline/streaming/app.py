@@ -32,7 +32,7 @@ import faust
 
 from pipeline.contracts.records import Stage
 from pipeline.metrics import Metrics
-from pipeline.resolve.agent import add_resolve
+from pipeline.resolve.agent import add_erasure, add_resolve
 from pipeline.resolve.resolver import Resolver
 from pipeline.scoring.agent import add_scoring
 from pipeline.settings import Settings
@@ -134,6 +134,8 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
         "deadletter": app.topic(names.deadletter, **RAW),  # type: ignore[arg-type]
         "duplicates": app.topic(names.duplicates, **RAW),  # type: ignore[arg-type]
         "identity": app.topic(names.identity, partitions=1, **RAW),  # type: ignore[arg-type]
+        "privacy": app.topic(names.privacy, partitions=1, **RAW),  # type: ignore[arg-type]
+        "erasures": app.topic(names.erasures, partitions=1, **RAW),  # type: ignore[arg-type]
     }
 
 
@@ -187,6 +189,13 @@ def _add_stages(
             "identity": topics["identity"],
         }
         add_resolve(app, settings, metrics, outputs, resolver, w.stage(Stage.RESOLVE), watches)
+        erasure = {
+            "privacy": topics["privacy"],
+            "identity": topics["identity"],
+            "scored": scored,
+            "erasures": topics["erasures"],
+        }
+        add_erasure(app, settings, erasure, resolver, w.writers[Stage.RESOLVE])
     if "score" in roles:
         rules = cached_rules(settings.rules_file)
         label = f"{rules.version}@{rules.fingerprint}"

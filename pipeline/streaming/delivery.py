@@ -178,7 +178,8 @@ class Output:
 
     topic: Any  # a Faust topic
     key: bytes | None
-    value: bytes
+    value: bytes | None
+    """None: a tombstone (a compacted topic then forgets the key)."""
     headers: Mapping[str, bytes] | None = None
     written: Callable[[], None] | None = None
     """Called once, after the broker acknowledged the record (the counters live here)."""
@@ -354,7 +355,7 @@ class Writer:
         if not failures:
             return
         described = "; ".join(
-            f"{p.output.topic_name} refused a {len(p.output.value):,}-byte record "
+            f"{p.output.topic_name} refused a {len(p.output.value or b''):,}-byte record "
             f"({type(e).__name__}: {e})"
             for p, e in failures
         )

@@ -8,9 +8,17 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.lake.files import list_files
+from pipeline.lake.sink import LakeSink
+from pipeline.lake.store import LakeStore
+from pipeline.report import queries
+from pipeline.report.build import write_report
+from pipeline.report.lake_views import connect
+from pipeline.report.period import Period
 from pipeline.settings import Settings, local_settings
 from pipeline.streaming.admin import create_topics, end_offsets
 from pipeline.tools.local_stack import local_stack
@@ -84,24 +92,24 @@ def run_demo(
 
     settings = demo_settings()
     announce = (
-        "[1/5] fetching broker jars (first run only) and starting Kafka on "
+        "[1/6] fetching broker jars (first run only) and starting Kafka on "
         f"{settings.bootstrap_servers} …"
     )
     with local_stack(settings, announce=announce, say=say) as stack:
         started = stack.started_at
-        say("[2/5] creating topics …")
+        say("[2/6] creating topics …")
         create_topics(settings)
         start = end_offsets(settings, output_topics(settings))
         metrics_url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
-        say(f"[3/5] starting the worker … (Prometheus metrics: {metrics_url})")
+        say(f"[3/6] starting the worker … (Prometheus metrics: {metrics_url})")
         stack.start_worker().wait_ready(timeout_s=90)
         records = generate(events, seed)
-        say(f"[4/5] producing {len(records)} synthetic events on 5 channels …")
+        say(f"[4/6] producing {len(records)} synthetic events on 5 channels …")
         produced_at = time.monotonic()
         delivered = produce(
             settings, (Outgoing(settings.topics.raw(r.channel), r.key, r.value) for r in records)
         )
-        say("[5/5] waiting until every event is accounted for …")
+        say("[5/6] waiting until every event is accounted for …")
 
         last_said = [0.0]
 
@@ -127,6 +135,9 @@ def run_demo(
         profiles = read_all(settings, settings.topics.profiles)
         live = _live_profile(settings, alerts)
         families = _metric_families(metrics_url)
+        say("[6/6] writing the Parquet lake (cxstream sink) and the CX report …")
+        lake = _write_lake(settings)
+    report = _write_report(settings)
     summary = _summary(out, len(delivered), records_expect=Counter(r.expect for r in records))
     summary.update(alert_summary(alerts, profiles))
     rules = cached_rules(settings.rules_file)
@@ -142,9 +153,41 @@ def run_demo(
     summary["elapsed_s"] = round(time.monotonic() - started, 1)
     summary["events_per_second"] = round(len(delivered) / processing_s, 1)
     summary["worker_log"] = str(settings.state_dir / "worker.log")
+    summary["lake"] = lake
+    summary["report"] = str(report)
     if not quiet:
         _print(summary, out, alerts, live)
     return summary
+
+
+def _write_lake(settings: Settings) -> dict[str, Any]:
+    """Sink the demo's output topics into ``<state dir>/lake`` (until their current ends)."""
+    store = LakeStore.open(settings.state_dir / "lake")
+    stats = LakeSink(settings, store).run(until_end=True)
+    sizes: Counter[str] = Counter()
+    for lake_file in list_files(store.fs, store.root):
+        sizes[lake_file.path[len(store.root) + 1 :].split("/", 1)[0]] += lake_file.size
+    return {
+        "path": store.root,
+        "rows": dict(sorted(stats.rows.items())),
+        "files": stats.files,
+        "bytes": dict(sorted(sizes.items())),
+        "sink_records_per_s": round(stats.total_rows / max(stats.seconds, 1e-9), 1),
+    }
+
+
+def _write_report(settings: Settings) -> Path:
+    """The CX report of the demo traffic: its last hour vs the hour before (the synthetic
+    events happened over about two hours up to now)."""
+    store = LakeStore.open(settings.state_dir / "lake")
+    con = connect(store)
+    try:
+        newest = queries.latest_event(con) or datetime.now(UTC)
+    finally:
+        con.close()
+    end = newest.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    period = Period(end - timedelta(hours=1), end)
+    return write_report(store, period, settings.state_dir / "report.html")
 
 
 def _metric_families(url: str) -> list[str]:
@@ -249,7 +292,10 @@ def _print(
     print(f"  dead letters        {sum(summary['deadletters'].values())}  {summary['deadletters']}")
     merges = summary["identity_merges"]
     print(f"  customers           {summary['customers']} (identity merges: {merges})")
-    print(f"  enriched            {summary['enriched']} ({summary['scored']} scored)")
+    print(
+        f"  enriched            {summary['enriched']} ({summary['scored']} scored, "
+        f"{summary['unsupported_language']} in a language the model cannot read)"
+    )
     print(f"  urgency levels      {summary['urgency_levels']}")
     print(f"  routing queues      {summary['routing_queues']}")
     print(
@@ -269,3 +315,10 @@ def _print(
     )
     print(f"  throughput          {summary['events_per_second']} events/s end to end")
     print(f"  took                {summary['elapsed_s']} s (worker log: {summary['worker_log']})")
+    lake = summary["lake"]
+    rows = ", ".join(f"{table} {n}" for table, n in lake["rows"].items())
+    print(
+        f"  lake                {lake['path']} ({rows}; {lake['files']} Parquet files; "
+        f"sink {lake['sink_records_per_s']} records/s)"
+    )
+    print(f"  report              {summary['report']}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.settings import Settings
 
 
@@ -44,6 +45,9 @@ class Outputs:
             "identity_merges": len(self.merges),
             "enriched": len(self.enriched),
             "scored": sum(1 for e in self.enriched if e["scored"]),
+            "unsupported_language": sum(
+                1 for e in self.enriched if e.get("unscored_reason") == UNSUPPORTED_LANGUAGE
+            ),
             "urgency_levels": dict(
                 sorted(
                     Counter(

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from pydantic import SecretStr
+
 from pipeline.settings import Settings
 
 
@@ -17,7 +19,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes a child process see exactly these settings."""
     env = dict(os.environ)
     for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"CXSTREAM_{name.upper()}"] = str(value)
+        secret = isinstance(value, SecretStr)  # str() of a SecretStr is its mask, not the key
+        env[f"CXSTREAM_{name.upper()}"] = value.get_secret_value() if secret else str(value)
     return env
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from pipeline.contracts.privacy import ErasureAudit, ErasureRequest
 from pipeline.contracts.raw import RAW_MODELS
 from pipeline.contracts.records import (
     DeadLetter,
@@ -32,6 +33,8 @@ def _models() -> dict[str, type[BaseModel]]:
             "identity-link": IdentityLink,
             "alert": Alert,
             "profile": Profile,
+            "erasure-request": ErasureRequest,
+            "erasure-audit": ErasureAudit,
         }
     )
     return models

@@ -33,7 +33,7 @@ from pipeline.scoring import datasets as D
 from pipeline.scoring import taxonomy
 from pipeline.scoring.card import HeadSpec, ModelCard, file_sha256, load_card
 from pipeline.settings import PROJECT_ROOT
-from pipeline.training import card_refresh, sentiment_rule, urgency_layer
+from pipeline.training import audit_gate, card_refresh, sentiment_rule, urgency_layer
 from pipeline.training.calibrate import calibrate, int8_fp32_drops, run_onnx
 from pipeline.training.card_text import write_card
 from pipeline.training.data_mix import load_splits, training_data
@@ -311,6 +311,11 @@ def build(
         urgency_layer.fit(out_dir, progress=log)
     with step("evaluate (cxstream models eval) into the card", timings):
         card_refresh.refresh(out_dir, data_dir=data_dir, limit=max_eval)
+    with step("fairness audit (cxstream audit) into the card", timings):
+        try:
+            audit_gate.gate(out_dir, seed=seed, enforce=max_eval is None)
+        except audit_gate.FairnessGateFailed as exc:
+            raise SystemExit(f"make models: {exc}") from exc
     log(f"wrote {out_dir} in {(time.perf_counter() - STARTED) / 60:.1f} min: {timings}")
     return load_card(out_dir)
 
@@ -324,7 +329,8 @@ INTENDED_USE = (
     "people; they are not decisions about customers."
 )
 LIMITATIONS = [
-    "English only (all training data is English); other languages get unreliable scores.",
+    "English only (all training data is English); other languages are not scored "
+    "(unsupported_language) and are routed to a person by language.",
     "The sentiment decision rule favours negative recall (class offsets chosen on TweetEval val "
     "for macro recall): some neutral messages are called negative. Read the probabilities, not "
     "only the label, where that matters.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.fairness.report import card_section
 from pipeline.scoring import taxonomy
 from pipeline.scoring.card import ModelCard
 
@@ -78,6 +79,7 @@ def render_markdown(card: ModelCard) -> str:
         _metrics(card),
         _calibration(card),
         _fidelity(card),
+        card_section(card.fairness),
         _training(card),
         _closing(card),
     ]
@@ -95,6 +97,9 @@ def _header(card: ModelCard) -> list[str]:
         "",
         f"- file: `model.onnx`, sha256 `{card.sha256}`",
         f"- base model: `{card.base_model}` (Apache-2.0)",
+        f"- languages: {', '.join(f'`{c}`' for c in card.languages)} (ISO 639-1); a text "
+        "detected as any other language is not scored (`unscored_reason: unsupported_language`) "
+        "and goes to a person",
         f"- inputs: {', '.join(f'`{i}`' for i in card.inputs)} (int64 [batch, seq], dynamic "
         f"padding with `[PAD]`), window {card.max_length} tokens (training used "
         f"{card.created_with.get('train_max_length', '64')})",

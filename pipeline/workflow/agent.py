@@ -11,7 +11,10 @@ Tables are written only while handling an event of the customer's own partition,
 changelogs are co-partitioned with the input and ``GET /customers/{key}`` is answered by
 whichever worker owns the key (``table_route``). Timers cannot write tables: the timer sends a
 *tick* (header ``cx-kind: tick``) keyed by customer to the same topic, and the agent does the
-time-driven work (SLA breaches, expiry, idle conversations) when it reads it.
+time-driven work (SLA breaches, expiry, idle conversations) when it reads it. The resolve
+stage sends *erasure orders* the same way (header ``cx-kind: erase``, keyed by the customer
+key): the agent removes the key's state (:mod:`pipeline.workflow.erasure`), tombstones its
+profile and writes an audit record to ``cx.erasures``.
 
 Alerts are exact under at-least-once delivery (docs/reliability.md): when a message changes an
 alert, the agent waits for the broker to acknowledge the change before it writes the customer's
@@ -36,6 +39,7 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from pipeline.contracts.privacy import ErasureAudit, ErasureOrder
 from pipeline.contracts.records import Enriched, ReasonCode
 from pipeline.contracts.workflow import Alert, Profile
 from pipeline.metrics import Metrics
@@ -45,6 +49,7 @@ from pipeline.streaming.liveness import StageGuard
 from pipeline.streaming.offset_watch import OffsetWatch, OffsetWatches
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
+from pipeline.workflow.erasure import erase_customer
 from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
 from pipeline.workflow.pulse import count_pulse
 from pipeline.workflow.state import conversation_of, profile_of
@@ -54,6 +59,8 @@ log = logging.getLogger("cxstream.workflow")
 
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 TICK_HEADER = "cx-kind"
+ERASE = b"erase"
+"""``cx-kind`` of an erasure order (resolve → workflow, keyed by the customer key)."""
 TABLE_SIZE_EVERY_S = 15.0
 LEDGER_RETRY_S = 2.0
 
@@ -66,10 +73,14 @@ class PoisonedInput(RuntimeError):
     """The supervisor found this input hangs the workflow: it goes on unrouted."""
 
 
+def _kind(event: EventT[Any]) -> bytes | None:
+    """The ``cx-kind`` header: ``tick`` (timer), ``erase`` (erasure order) or None (event)."""
+    kind = (event.headers or {}).get(TICK_HEADER)
+    return None if kind is None else _as_bytes(kind)
+
+
 def _is_tick(event: EventT[Any]) -> bool:
-    headers = event.headers or {}
-    kind = headers.get(TICK_HEADER)
-    return kind is not None and _as_bytes(kind) == b"tick"
+    return _kind(event) == b"tick"
 
 
 class AlertSender:
@@ -142,7 +153,7 @@ class WorkflowStage:
         tables: WorkflowTables,
         alerts: AlertSender,
         stage: tuple[Writer, StageGuard],
-        topics: tuple[Any, Any, Any],
+        topics: tuple[Any, Any, Any, Any],
         metrics: Metrics,
         watch: OffsetWatch,
     ) -> None:
@@ -150,7 +161,7 @@ class WorkflowStage:
         self.tables = tables
         self.alerts = alerts
         self.writer, self.guard = stage
-        self.scored, self.enriched, self.profiles = topics
+        self.scored, self.enriched, self.profiles, self.erasures = topics
         self.metrics = metrics
         self.watch = watch
 
@@ -161,6 +172,8 @@ class WorkflowStage:
         try:
             if _is_tick(event):
                 return source, await self.on_tick(event)
+            if _kind(event) == ERASE:
+                return source, await self.on_erase(source)
             return await self.on_event(event)
         except Exception as exc:
             log.exception("workflow agent failed at %s", source.where)
@@ -196,6 +209,8 @@ class WorkflowStage:
         sent += [p for _, p in pending]
         if outcome.profile is not None:
             sent.append(await self._send_profile(key, outcome.profile))
+        if outcome.profile_withdrawn:  # consent to profiling withdrawn: forget the profile
+            sent.append(await self.writer.send(Output(self.profiles, key.encode(), None)))
         # the state that records an alert change follows the change itself
         if outcome.alerts and await self.alerts.acknowledged(pending):
             self.tables.write_event_state(key, conv_key, outcome)
@@ -238,6 +253,38 @@ class WorkflowStage:
             return sent  # the tick becomes a dead letter; the next tick tries again
         self.tables.write_tick_state(key, outcome)
         return sent
+
+    async def on_erase(self, source: Source) -> list[Pending]:
+        """An erasure order for one customer key (from the resolve stage): remove its state,
+        tombstone its profile, write the audit record; a malformed order is a dead letter."""
+        try:
+            order = ErasureOrder.model_validate_json(source.value)
+        except ValueError as exc:
+            reason = f"erasure order on {source.topic}: {exc}"
+            return [await self.writer.reject(source, ReasonCode.SCHEMA_VIOLATION, reason, "")]
+        key = order.customer_key
+        if source.key != key.encode():  # its state lives on the partition of its own key
+            reason = "erasure order not keyed by its customer_key"
+            return [await self.writer.reject(source, ReasonCode.SCHEMA_VIOLATION, reason, "")]
+        erased = erase_customer(self.tables.customers, self.tables.conversations, key)
+        self.tables.deadlines.forget(key)
+        audit = ErasureAudit(
+            request_id=order.request_id,
+            stage="workflow",
+            subject_kind=order.subject_kind,
+            found=erased.found,
+            removed=erased.removed,
+            requested_at=order.requested_at,
+            erased_at=datetime.now(UTC),
+            summary=erased.summary(),
+        )
+        log.info("erasure %s: %s", order.request_id, audit.summary)
+        return [
+            await self.writer.send(Output(self.profiles, key.encode(), None)),
+            await self.writer.send(
+                Output(self.erasures, order.request_id.encode(), audit.model_dump_json().encode())
+            ),
+        ]
 
     async def _send_profile(self, key: str, profile: Profile) -> Pending:
         body = profile.model_dump_json().encode()
@@ -283,6 +330,7 @@ def add_workflow(
     enriched = app.topic(names.enriched, **RAW)
     alerts = app.topic(names.alerts, **RAW)
     profiles = app.topic(names.profiles, **RAW)
+    erasures = app.topic(names.erasures, partitions=1, **RAW)
     # bytes → bytes (Faust picks the raw codec from the types): the changelog key is the customer
     # key's own bytes, so table_route's partitioner agrees with the partition the input was
     # produced to; values are pydantic's JSON, validated in Rust on read, no dict round trip.
@@ -301,7 +349,7 @@ def add_workflow(
         capacity=settings.alert_ledger_records * settings.partitions,
     )
     sender = AlertSender(writer, alerts, names.alerts, ledger, metrics)
-    outputs = (scored, enriched, profiles)
+    outputs = (scored, enriched, profiles, erasures)
     watch = watches.stage("workflow")
     decider = WorkflowStage(workflow, tables, sender, stage, outputs, metrics, watch)
     _register(app, settings, metrics, decider, customers)
@@ -340,7 +388,7 @@ def _register(
     async def customer_profile(web: Any, request: Any, key: str) -> Any:
         """The live profile of one customer, from the worker that owns its partition."""
         state = stage.tables.customer(key)
-        if state is None:
+        if state is None or not state.profiling:  # never seen, erased, or refused profiling
             return web.json({"error": f"no profile for customer key {key!r}"}, status=404)
         return web.json(profile_of(state).model_dump(mode="json"))
 

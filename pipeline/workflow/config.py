@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from pipeline.contracts.languages import LanguageCode
 from pipeline.contracts.workflow import (
     Priority,
     Severity,
@@ -205,6 +206,20 @@ class RoutingTable(_Strict):
     )
     raise_for_tiers: list[str] = Field(default_factory=lambda: ["vip", "platinum", "enterprise"])
     agent_queue: str = Field("none", description="Queue for agent/bot messages (no routing).")
+    language_queues: dict[LanguageCode, str] = Field(
+        default_factory=dict,
+        description="ISO 639-1 code → queue for texts the model does not read (unscored, "
+        "unsupported_language): a person who reads the language, never an automatic action",
+    )
+    default_language_queue: str = Field(
+        "multilingual", description="Queue for unsupported languages not in language_queues."
+    )
+
+    def language_queue(self, language: str | None) -> str:
+        """The human queue for a text in ``language`` that the model does not read."""
+        if language is None:
+            return self.default_language_queue
+        return self.language_queues.get(language, self.default_language_queue)
 
 
 class Playbook(_Strict):

@@ -20,9 +20,11 @@ from pipeline.workflow.state import (
     CONVERSATION_IDLE,
     ConversationState,
     CustomerState,
+    apply_traits,
     conversation_entity,
     profile_of,
     record_event,
+    unprofiled,
 )
 
 
@@ -40,6 +42,8 @@ class EventOutcome:
     dropped_conversations: list[str] = field(default_factory=list)
     repeat_contact: bool = False
     suppressed: int = 0
+    profile_withdrawn: bool = False
+    """The customer has just refused profiling: their profile is tombstoned."""
 
 
 @dataclass
@@ -91,6 +95,10 @@ class Workflow:
         if event.interaction_id in state.seen:  # redelivered: same routing, no state change
             routed = event.model_copy(update={"routing": route(event, state.tier, self.rules)})
             return EventOutcome(routed, state, conversation, duplicate=True)
+        profiled_before = customer is not None and customer.profiling
+        apply_traits(state, event, self.rules)
+        if not state.profiling:
+            return self._unprofiled(event, state, withdrawn=profiled_before)
         known = set(state.conversations)
         contacts_before = {c.conversation: c.at for c in state.contacts}
         suppressed_before = state.alerts_suppressed
@@ -100,6 +108,7 @@ class Workflow:
         routed = event.model_copy(update={"routing": routing})
         if conv is not None and routing is not None and event.author_role == "customer":
             conv.last_queue = routing.queue
+            conv.last_human_only = routing.human_only
         outcomes = evaluate(RuleInput(event, state, conv, self.rules))
         alerts: list[Alert] = []
         if outcomes:
@@ -126,6 +135,24 @@ class Workflow:
             suppressed=state.alerts_suppressed - suppressed_before,
         )
 
+    def _unprofiled(
+        self, event: Enriched, state: CustomerState, *, withdrawn: bool
+    ) -> EventOutcome:
+        """A customer who refused profiling: routed, but no profile, no alerts, no history.
+        When consent has just been withdrawn, open alerts are resolved and the conversations
+        and the profile go."""
+        routed = event.model_copy(update={"routing": route(event, state.tier, self.rules)})
+        reason = "the customer withdrew consent to profiling"
+        closed = lifecycle.close_all(state, reason, event.occurred_at) if withdrawn else []
+        return EventOutcome(
+            routed,
+            unprofiled(state, event),
+            None,
+            closed,
+            dropped_conversations=sorted(set(state.conversations) | set(state.waiting)),
+            profile_withdrawn=withdrawn,
+        )
+
     def on_tick(
         self,
         customer: CustomerState,
@@ -141,11 +168,13 @@ class Workflow:
             # Not rsplit("/"): an email thread id (a Message-ID) may itself contain "/".
             conv = conversations.get(signal.entity.removeprefix(prefix))
             queue = conv.last_queue if conv and conv.last_queue else None
+            human_only = bool(conv and conv.last_human_only)
             routing = Routing(
                 queue=queue or self.rules.routing.default_queue,
                 priority="P2",
-                reason=f"waiting beyond SLA → P2 in {queue or self.rules.routing.default_queue}",
-                human_only=False,
+                reason=f"waiting beyond SLA → P2 in {queue or self.rules.routing.default_queue}"
+                + (" (human only, as the waiting message)" if human_only else ""),
+                human_only=human_only,
                 rules_version=f"{self.rules.version}@{self.rules.fingerprint}",
             )
             alerts += lifecycle.apply(

@@ -33,6 +33,8 @@ def human_control(
     ctl = rules.human_control
     if route.high_stakes:
         return True, False, "high-stakes (" + ", ".join(route.high_stakes) + "): a person decides"
+    if route.human_only:
+        return True, False, f"routed human only to {route.queue}: a person decides"
     if opted_out:
         return True, False, "the customer opted out of automated decisions"
     if SEVERITIES.index(severity) >= SEVERITIES.index(ctl.human_from):
@@ -126,9 +128,10 @@ def _update(
         return None  # a redelivery or a repeat of the same situation: nothing new
     severity = max(current.severity, outcome.severity, key=SEVERITIES.index)
     confidence = max(current.confidence, outcome.confidence)
-    # A high-stakes message (a legal threat in a running streak) escalates the open
-    # alert to the human queue; otherwise the alert keeps the route it opened with.
-    escalated = route if route.high_stakes else current.route
+    # A high-stakes message (a legal threat in a running streak) or one the model cannot read
+    # escalates the open alert to its human-only queue; otherwise the alert keeps the route it
+    # opened with.
+    escalated = route if route.high_stakes or route.human_only else current.route
     requires, auto, why = human_control(severity, confidence, escalated, state.opted_out, rules)
     updated = current.model_copy(
         update={
@@ -197,6 +200,11 @@ def _open(
     state.opened_times = [*recent, at]
     state.alerts_opened += 1
     return alert
+
+
+def close_all(state: CustomerState, reason: str, at: datetime) -> list[Alert]:
+    """Resolve every open alert of the customer (e.g. consent to profiling withdrawn)."""
+    return [_close(state, a, "resolved", reason, at) for a in list(state.open_alerts.values())]
 
 
 def still_waiting(state: CustomerState, alert: Alert) -> bool:

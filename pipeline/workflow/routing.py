@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched
 from pipeline.contracts.scores import OUT_OF_SCOPE
 from pipeline.contracts.workflow import PRIORITIES, Priority, Routing
@@ -55,7 +56,8 @@ def _raise(priority: Priority) -> Priority:
 
 
 def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | None:
-    """Queue, priority and human-only flag for one scored event; ``None`` if it is unscored.
+    """Queue, priority and human-only flag for one scored event; ``None`` if it is unscored
+    (except a text in a language the model does not read: :func:`route_by_language`).
 
     Agent, bot and system messages go to ``agent_queue`` at P4. A customer message is queued
     by intent and prioritised by urgency, one step higher for strong negative sentiment and
@@ -64,7 +66,8 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
     ``custom_queues`` or in its pack takes the queue, and its pack priority (low … critical,
     through ``priority_by_urgency``) is a floor: it can raise the priority, never lower it.
     """
-    if not event.scored or event.scores is None:
+    unreadable = event.unscored_reason == UNSUPPORTED_LANGUAGE
+    if not unreadable and (not event.scored or event.scores is None):
         return None
     table = rules.routing
     version = f"{rules.version}@{rules.fingerprint}"
@@ -76,8 +79,10 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
             human_only=False,
             rules_version=version,
         )
-
     scores = event.scores
+    if unreadable or scores is None:  # here scores is None only for an unreadable text
+        return route_by_language(event, tier, rules)
+
     intent = scores.intent.label if scores.intent else "other"
     queue = table.queues.get(intent, table.default_queue)
     steps = [f"intent {intent} → {queue}" + ("" if intent in table.queues else " (default)")]
@@ -132,4 +137,41 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
         high_stakes=categories,
         human_only=bool(categories),
         rules_version=version,
+    )
+
+
+def route_by_language(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing:
+    """A customer message the model cannot read: to a person who reads its language.
+
+    The queue comes from ``language_queues`` (else ``default_language_queue``); the priority
+    is the default P3 (urgency is unknown without scores), raised for a raised tier, and at
+    least P2 when a high-stakes pattern matches (the patterns are English, so a match is
+    rare). The queue stays the language queue even then: the specialist team may not read
+    it. Always human only, so no alert on it allows an automatic action.
+    """
+    table = rules.routing
+    language = event.language or "unknown"
+    queue = table.language_queue(event.language)
+    listed = event.language in table.language_queues
+    steps = [
+        f"language {language} is not one the model reads (unscored) → {queue}"
+        + ("" if listed else " (default language queue)"),
+        f"urgency unknown → {DEFAULT_PRIORITY} (default)",
+    ]
+    priority = DEFAULT_PRIORITY
+    if tier and tier.casefold() in {t.casefold() for t in table.raise_for_tiers}:
+        priority = _raise(priority)
+        steps.append(f"tier {tier} → {priority}")
+    categories = high_stakes(event.text, None, rules.high_stakes)
+    if categories:
+        priority = PRIORITIES[min(PRIORITIES.index(priority), PRIORITIES.index(HIGH_STAKES_FLOOR))]
+        steps.append(f"high-stakes {', '.join(categories)} → {priority}")
+    steps.append("human only")
+    return Routing(
+        queue=queue,
+        priority=priority,
+        reason="; ".join(steps),
+        high_stakes=categories,
+        human_only=True,
+        rules_version=f"{rules.version}@{rules.fingerprint}",
     )

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched
 from pipeline.contracts.workflow import (
     Alert,
@@ -84,6 +85,11 @@ class ConversationState(BaseModel):
     waiting: Waiting | None = Field(None, description="Oldest customer message with no reply.")
     last_reply_at: datetime | None = Field(None, description="Latest agent message (event time).")
     last_queue: str | None = None
+    last_human_only: bool = Field(
+        False,
+        description="The last customer message was routed to a person only (high-stakes, or a "
+        "language the model does not read): an SLA alert on it is for a person too.",
+    )
 
 
 class CustomerState(BaseModel):
@@ -101,6 +107,9 @@ class CustomerState(BaseModel):
     tier: str | None = None
     vip: bool = False
     opted_out: bool = False
+    profiling: bool = Field(
+        True, description="False: the customer refused profiling (traits consent.profiling)."
+    )
     open_alerts: dict[str, Alert] = Field(default_factory=dict, description="alert_id → alert")
     closed: dict[str, datetime] = Field(
         default_factory=dict, description="'type|entity' → when its last alert closed (cooldown)"
@@ -184,16 +193,18 @@ def evidence_of(event: Enriched, note: str = "") -> Evidence:
 
 
 def apply_traits(state: CustomerState, event: Enriched, rules: WorkflowRules) -> bool:
-    """Tier, VIP and opt-out from ``identify`` traits; True if anything changed.
+    """Tier, VIP, opt-out and profiling consent from ``identify`` traits; True if anything
+    changed.
 
-    Read: ``traits.tier`` (or ``traits.plan``), ``traits.vip`` (bool), and an opt-out of
+    Read: ``traits.tier`` (or ``traits.plan``), ``traits.vip`` (bool), an opt-out of
     automated decisions as ``traits.opt_out``/``traits.automated_decisions_opt_out`` true or
-    ``traits.consent.automated_decisions`` false.
+    ``traits.consent.automated_decisions`` false, and ``traits.consent.profiling`` (bool; false
+    stops profiles and alerts, :func:`unprofiled`).
     """
     traits = event.attributes.get("traits")
     if not isinstance(traits, dict) or not traits:
         return False
-    before = (state.tier, state.vip, state.opted_out)
+    before = (state.tier, state.vip, state.opted_out, state.profiling)
     tier = traits.get("tier", traits.get("plan"))
     if isinstance(tier, str) and tier.strip() and len(tier.strip()) <= MAX_TIER_CHARS:
         state.tier = tier.strip().lower()
@@ -208,7 +219,26 @@ def apply_traits(state: CustomerState, event: Enriched, rules: WorkflowRules) ->
             state.opted_out = traits[flag]
     if isinstance(consent, dict) and isinstance(consent.get("automated_decisions"), bool):
         state.opted_out = not consent["automated_decisions"]
-    return before != (state.tier, state.vip, state.opted_out)
+    if isinstance(consent, dict) and isinstance(consent.get("profiling"), bool):
+        state.profiling = consent["profiling"]
+    return before != (state.tier, state.vip, state.opted_out, state.profiling)
+
+
+def unprofiled(state: CustomerState, event: Enriched) -> CustomerState:
+    """What is kept of a customer who refused profiling: routing traits (tier, VIP), consent
+    flags and the recent interaction ids that keep a redelivery from counting twice; no
+    contacts, sentiment, intents, conversations or alerts."""
+    return CustomerState(
+        customer_key=state.customer_key,
+        first_seen=state.first_seen,
+        watermark=max(state.watermark, event.occurred_at),
+        updated_at=max(state.updated_at, event.occurred_at),
+        tier=state.tier,
+        vip=state.vip,
+        opted_out=state.opted_out,
+        profiling=False,
+        seen=[*state.seen, event.interaction_id][-MAX_SEEN:],
+    )
 
 
 def record_event(
@@ -228,7 +258,9 @@ def record_event(
     state.interactions += 1
     state.seen = [*state.seen, event.interaction_id][-MAX_SEEN:]
     apply_traits(state, event, rules)
-    talks = event.scored or event.channel in ("chat", "email", "voice", "survey")
+    # A text the model cannot read is still a customer talking: contact, waiting and SLA count.
+    unreadable = event.unscored_reason == UNSUPPORTED_LANGUAGE
+    talks = event.scored or unreadable or event.channel in ("chat", "email", "voice", "survey")
     if not talks:
         return conv
     conversation = conversation_of(event)

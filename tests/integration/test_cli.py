@@ -64,9 +64,15 @@ def test_demo_json_accounts_for_everything_and_leaves_nothing_running(tmp_path: 
     limit = int(summary["alert_limit_per_customer"].split()[0])
     assert 0 < summary["max_alerts_per_customer"] <= limit
     assert summary["duplicate_alert_ids"] == 0
-    assert sum(summary["routing_queues"].values()) == summary["scored"]
+    # every scored text is routed, and so is every text in a language the model cannot read
+    routed = summary["scored"] + summary["unsupported_language"]
+    assert sum(summary["routing_queues"].values()) == routed
     state_dir = tmp_path / "demo"
     assert summary["worker_log"] == str(state_dir / "worker.log")  # it ran where it was told
+    # it ends by writing the lake and a report of the demo traffic
+    assert summary["lake"]["path"] == str(state_dir / "lake")
+    assert summary["lake"]["rows"]["enriched"] == summary["enriched"]
+    assert "Customer experience report" in Path(summary["report"]).read_text(encoding="utf-8")
     assert not (state_dir / "broker" / "broker.pid").exists()
     leftover = subprocess.run(
         ["pgrep", "-f", str(state_dir)], capture_output=True, text=True, check=False
@@ -79,7 +85,7 @@ def test_topics_create_is_idempotent(pipeline_settings: Settings) -> None:
     assert first.returncode == 0, first.stderr
     assert "exists " in first.stdout  # the fixture created them already
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == len(topic_specs(pipeline_settings.topics, 4)) == 14
+    assert len(lines) == len(topic_specs(pipeline_settings.topics, 4)) == 16
     assert any(f"{pipeline_settings.topics.interactions}  (4 partitions)" in line for line in lines)
     assert any(f"{pipeline_settings.topics.resolve}  (1 partitions)" in line for line in lines)
 

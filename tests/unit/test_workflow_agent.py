@@ -248,9 +248,12 @@ def test_intents_outside_the_model_taxonomy_fold_into_other() -> None:
 @pytest.mark.parametrize(
     ("agents", "registered"),
     [
-        ("standardise,resolve,score,workflow", {"standardise", "resolve", "score", "workflow"}),
+        (
+            "standardise,resolve,score,workflow",
+            {"standardise", "resolve", "erase", "score", "workflow"},
+        ),
         ("score", {"score"}),
-        ("standardise,resolve,workflow", {"standardise", "resolve", "workflow"}),
+        ("standardise,resolve,workflow", {"standardise", "resolve", "erase", "workflow"}),
     ],
 )
 def test_a_worker_runs_only_its_roles(tmp_path: Path, agents: str, registered: set[str]) -> None:

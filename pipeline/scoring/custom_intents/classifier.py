@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from pipeline.scoring.quality import softmax
+
 Method = Literal["logistic", "centroid"]
 METHODS: tuple[Method, ...] = ("logistic", "centroid")
 L2 = 1e-4
@@ -52,13 +54,6 @@ class LinearSoftmax:
     def probabilities(self, vectors: Array) -> Array:
         """Probabilities [rows, labels]; each row sums to 1."""
         return softmax(self.logits(vectors))
-
-
-def softmax(logits: Array) -> Array:
-    """Row-wise softmax, stable for large logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
 
 def fit(vectors: Array, labels: Array, n_labels: int, method: Method = "logistic") -> LinearSoftmax:
