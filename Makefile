@@ -13,7 +13,7 @@ SOAK_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
-	bench soak train-setup models model-eval clean test-reliability browser
+	bench soak train-setup models model-eval clean test-reliability browser helm
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -55,7 +55,7 @@ broker-stop: ## Stop the local Kafka broker
 demo: setup ## Run everything end to end on fresh local state and print a summary
 	$(BIN)/cxstream demo
 
-test: setup train-setup browser ## Lint, unit + end-to-end tests (own broker), export tests (torch venv)
+test: setup train-setup browser helm ## Lint, helm lint/template, unit + end-to-end tests, export tests
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-train
@@ -65,7 +65,19 @@ browser: ## Headless Chromium for the report's browser test (Debian package; nee
 		apt-get install -y -q chromium >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-test-unit: setup ## Unit tests only (no broker)
+HELM_VERSION := v3.16.4
+HELM := .cache/bin/helm
+CHART := deploy/helm/cxstream
+
+$(HELM):
+	@echo "==> building helm $(HELM_VERSION) into .cache/bin (Go toolchain; a few minutes once)"
+	GOBIN=$(CURDIR)/.cache/bin go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+helm: $(HELM) ## Helm into .cache/bin (built with Go), then lint and render the chart
+	$(HELM) lint --strict $(CHART)
+	$(HELM) template cxstream $(CHART) > /dev/null
+
+test-unit: setup $(HELM) ## Unit tests only (no broker)
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/train -m "not integration" $(PYTEST_ARGS)
 
 test-integration: setup ## End-to-end tests on a real broker only

@@ -36,6 +36,7 @@ class Metrics:
         # -- alerts and the customer pulse -----------------------------------------------------
         self._alerts(r)
         self._pulse(r)
+        self._risk(r)
         # -- the lake sink (cxstream sink) -------------------------------------------------------
         self._lake(r)
         self._intents: frozenset[str] = frozenset()
@@ -104,6 +105,12 @@ class Metrics:
         )
         self.table_keys = Gauge(
             "cxstream_table_keys", "Keys held in a state table.", ["table"], registry=r
+        )
+        self.trends_active = Gauge(
+            "cxstream_trends_active", "Emerging issues open now (trends agent).", registry=r
+        )
+        self.trend_clusters = Gauge(
+            "cxstream_trend_clusters", "Message clusters the trend detector holds.", registry=r
         )
         self.store_memory = Gauge(
             "cxstream_store_memory_bytes",
@@ -208,6 +215,31 @@ class Metrics:
             "Customer contacts (new conversation, call, thread) from a customer who already "
             "contacted within 24 h, by channel.",
             ["channel"],
+            registry=r,
+        )
+
+    def _risk(self, r: CollectorRegistry) -> None:
+        """Risk bands of assessed customer messages; retention offers against the budget."""
+        self.risk_bands = Counter(
+            "cxstream_risk_band_total",
+            "Assessed customer messages by risk (churn, escalation) and band (low/medium/high).",
+            ["risk", "band"],
+            registry=r,
+        )
+        self.offers = Counter(
+            "cxstream_offers_total",
+            "Retention offers suggested on churn alerts, by offer (names from the policy file).",
+            ["offer"],
+            registry=r,
+        )
+        self.offer_cost = Counter(
+            "cxstream_offer_cost_total",
+            "Cost of the offers suggested (the daily budget's currency).",
+            registry=r,
+        )
+        self.offer_daily_budget = Gauge(
+            "cxstream_offer_daily_budget",
+            "The offer policy's daily budget (0 without a policy).",
             registry=r,
         )
 

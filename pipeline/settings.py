@@ -11,11 +11,13 @@ the "every knob documented once, in one place" rule for no gain in readability.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +29,7 @@ PROJECT_ROOT = SOURCE_ROOT
 """The source checkout (tests, benchmarks and training read files there)."""
 
 
-AGENTS = ("standardise", "resolve", "score", "workflow")
+AGENTS = ("standardise", "resolve", "score", "workflow", "trends")
 PLACEHOLDER_IDS = (
     "undefined",
     "null",
@@ -53,6 +55,7 @@ STORES = ("rocksdb://", "memory://")
 TOPIC_CHARS = r"[a-zA-Z0-9._-]"
 MAX_TOPIC_NAME = 249
 MIN_PSEUDONYMISE_KEY_CHARS = 16
+MIN_WEB_TOKEN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -62,6 +65,35 @@ class Settings(BaseSettings):
 
     bootstrap_servers: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers (comma-separated host:port)."
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How every Kafka client connects: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or "
+        "SASL_SSL (TLS + username/password; what managed Kafka services use); docs/security.md.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism of the SASL_* protocols."
+    )
+    kafka_username: str | None = Field(None, description="SASL username (the ACLs' principal).")
+    kafka_password: SecretStr | None = Field(None, description="SASL password.")
+    kafka_password_file: Path | None = Field(
+        None,
+        description="File holding the SASL password (a mounted secret), read when "
+        "CXSTREAM_KAFKA_PASSWORD is not set.",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        description="PEM file of the CAs that sign the brokers' certificates (default: the "
+        "system's CAs).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        None, description="PEM client certificate for mutual TLS (its key inside or in the next)."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        None, description="PEM private key of the client certificate."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        True, description="Check that the broker's certificate names the host connected to."
     )
     topic_prefix: str = Field("cx.", description="Prefix of every topic name.")
     partitions: int = Field(
@@ -84,10 +116,31 @@ class Settings(BaseSettings):
         "cache (index and filter blocks included) that the memtables are charged to.",
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web server port.")
+    web_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the worker's web server binds to: beyond loopback (0.0.0.0 in a "
+        "container) it requires CXSTREAM_WEB_TOKEN or CXSTREAM_WEB_TOKEN_FILE.",
+    )
+    web_advertised_host: str | None = Field(
+        None,
+        description="Host other workers forward profile requests to this worker at (default: "
+        "CXSTREAM_WEB_HOST, or this machine's name when that is 0.0.0.0 or ::).",
+    )
+    web_token: SecretStr | None = Field(
+        None,
+        description="Bearer token GET /customers/{key} requires (16+ characters); required "
+        "when the web server binds beyond loopback.",
+    )
+    web_token_file: Path | None = Field(
+        None,
+        description="File holding the web token (a mounted secret), instead of CXSTREAM_WEB_TOKEN.",
+    )
     agents: str = Field(
         "standardise,resolve,score,workflow",
         description="Agents this worker runs (comma-separated): all four, or a role such as "
-        "'score' for dedicated scoring workers (give each role its own CXSTREAM_APP_ID).",
+        "'score' for dedicated scoring workers (give each role its own CXSTREAM_APP_ID); add "
+        "'trends' for emerging-issue detection (needs CXSTREAM_EMIT_EMBEDDINGS).",
     )
     producer_linger_ms: int = Field(
         1,
@@ -218,6 +271,48 @@ class Settings(BaseSettings):
     )
     onnx_threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
     emit_embeddings: bool = Field(False, description="Put sentence embeddings on cx.enriched.")
+    trends_sample_rate: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of customer messages the trend detector sees (by a hash of the id).",
+    )
+    trends_similarity: float = Field(
+        0.6, gt=0, lt=1, description="Cosine similarity at which a message joins a trend cluster."
+    )
+    trends_window_s: int = Field(
+        3600, ge=60, description="Event-time window whose volume is compared with the baseline."
+    )
+    trends_bucket_s: int = Field(
+        600, ge=60, description="Granularity of a cluster's event-time counts."
+    )
+    trends_baseline_s: int = Field(
+        86400,
+        ge=3600,
+        description="Period before the window that sets a cluster's expected volume (also the "
+        "detector's warm-up).",
+    )
+    trends_min_volume: int = Field(
+        8, ge=2, description="Fewest messages in the window for an emerging issue."
+    )
+    trends_min_growth: float = Field(
+        3.0, ge=1, description="Fewest times its expected volume for an emerging issue."
+    )
+    trends_significance: float = Field(
+        1e-4,
+        gt=0,
+        lt=1,
+        description="Largest Poisson chance of the window's volume under the baseline.",
+    )
+    trends_max_clusters: int = Field(
+        500, ge=2, description="Clusters the trend detector keeps (least recently seen go)."
+    )
+    trends_lateness_s: int = Field(
+        600,
+        ge=0,
+        description="How late (event time) a message may arrive and still count before an "
+        "emerging issue is judged faded.",
+    )
     intent_pack: Path | None = Field(
         None,
         description="Business-defined intents (docs/intents.md): a pack YAML (fitted at worker "
@@ -227,6 +322,21 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(
         None,
         description="Workflow rules YAML (alerts, routing, playbook); default: the bundled one.",
+    )
+    risk_model: Path | None = Field(
+        None,
+        description="Risk coefficients file from `cxstream risk fit` (risk_model.json); "
+        "default: the documented prior weights (docs/risk.md).",
+    )
+    reply_templates: Path | None = Field(
+        None,
+        description="Approved reply templates YAML for next-best-actions (by intent); default: "
+        "the bundled pipeline/workflow/templates.yaml.",
+    )
+    offer_policy: Path | None = Field(
+        None,
+        description="Retention offer policy YAML (docs/risk.md, Offers; an example: "
+        "pipeline/offers/policy.yaml); default: no offers.",
     )
     workflow_tick_s: float = Field(
         1.0, gt=0, description="How often the timer looks for SLA breaches and expiries."
@@ -270,6 +380,19 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and (
+            not self.kafka_username
+            or (self.kafka_password is None and self.kafka_password_file is None)
+        ):
+            raise ValueError(
+                f"CXSTREAM_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "CXSTREAM_KAFKA_USERNAME and CXSTREAM_KAFKA_PASSWORD (or "
+                "CXSTREAM_KAFKA_PASSWORD_FILE)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _dead_letters_fit(self) -> Settings:
         from pipeline.contracts.records import dead_letter_bytes_bound
 
@@ -300,6 +423,33 @@ class Settings(BaseSettings):
                 f"must be at least {MIN_PSEUDONYMISE_KEY_CHARS} characters (a random secret: "
                 "anyone with the key can test guessed addresses against the pseudonyms)"
             )
+        return value
+
+    @model_validator(mode="after")
+    def _one_web_token(self) -> Settings:
+        if self.web_token is not None and self.web_token_file is not None:
+            raise ValueError("set CXSTREAM_WEB_TOKEN or CXSTREAM_WEB_TOKEN_FILE, not both")
+        return self
+
+    @field_validator("web_token")
+    @classmethod
+    def _strong_enough_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None  # CXSTREAM_WEB_TOKEN= (empty): unset
+        if value is not None:
+            _check_token(value.get_secret_value())
+        return value
+
+    @field_validator("web_token_file")
+    @classmethod
+    def _readable_token_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                text = value.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                raise ValueError(f"must be a readable text file ({reason})") from exc
+            _check_token(text.strip())
         return value
 
     @field_validator("store")
@@ -366,6 +516,30 @@ class Settings(BaseSettings):
     def topics(self) -> TopicNames:
         """Topic names under the configured prefix."""
         return TopicNames(self.topic_prefix)
+
+    def web_bearer_token(self) -> SecretStr | None:
+        """The token ``GET /customers/{key}`` requires: ``web_token``, or the content of
+        ``web_token_file`` without surrounding whitespace; None when neither is set."""
+        if self.web_token_file is not None:
+            return SecretStr(self.web_token_file.read_text(encoding="utf-8").strip())
+        return self.web_token
+
+    def check_web_exposure(self) -> None:
+        """Refuse a web server beyond loopback without a token: it would serve customer profiles
+        to anyone who reaches the port. ``SettingsError`` names ``CXSTREAM_WEB_HOST``."""
+        if not self.web_port or is_loopback(self.web_host) or self.web_bearer_token():
+            return
+        raise SettingsError(
+            [
+                SettingProblem(
+                    "web_host",
+                    self.web_host,
+                    "serves customer profiles beyond this machine: set CXSTREAM_WEB_TOKEN or "
+                    f"CXSTREAM_WEB_TOKEN_FILE (a random secret of at least {MIN_WEB_TOKEN_CHARS} "
+                    "characters), or bind 127.0.0.1",
+                )
+            ]
+        )
 
     def writable_state_dir(self) -> Path:
         """The state directory, created if missing, for commands that write there.
@@ -449,6 +623,26 @@ class SettingsError(ValueError):
         return cls(problems)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps a server reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name or a wildcard: reachable from elsewhere
+
+
+def _check_token(token: str) -> None:
+    # The message never repeats the token: it is a secret even when it is too short.
+    if len(token) < MIN_WEB_TOKEN_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_WEB_TOKEN_CHARS} characters (a random secret, e.g. "
+            "`openssl rand -hex 32`)"
+        )
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, SecretStr):
         return "***"
@@ -525,12 +719,13 @@ def local_settings(
 ) -> Settings:
     """Settings for a run on its own local broker (demo, bench, soak): state under
     ``.cxstream/<name>`` (or ``state_dir``), the broker on ``broker_port`` and its controller on
-    ``controller_port`` (default: the next port)."""
+    ``controller_port`` (default: the next port). The local broker is PLAINTEXT, whatever
+    ``CXSTREAM_KAFKA_SECURITY_PROTOCOL`` says for the user's own cluster."""
     return get_settings(
         state_dir=state_dir or STATE_HOME / name,
         broker_port=broker_port,
         controller_port=controller_port or broker_port + 1,
         bootstrap_servers=f"127.0.0.1:{broker_port}",
         web_port=web_port,
-        **overrides,
+        **{"kafka_security_protocol": "PLAINTEXT", **overrides},
     )

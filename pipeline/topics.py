@@ -74,6 +74,16 @@ class TopicNames:
         """Audit: what each erasure request removed (keyed by request id; no personal data)."""
         return f"{self.prefix}erasures"
 
+    @property
+    def trend_samples(self) -> str:
+        """Internal: sampled customer messages for the global trend detector (1 partition)."""
+        return f"{self.prefix}internal.trends"
+
+    @property
+    def trends(self) -> str:
+        """Emerging issues as they change (keyed by trend id)."""
+        return f"{self.prefix}trends"
+
     def channel_of(self, topic: str) -> str | None:
         """The channel a raw topic belongs to, or None if it is not a raw topic."""
         head = f"{self.prefix}raw."
@@ -114,6 +124,9 @@ def topic_specs(
         TopicSpec(names.privacy, 1, {"retention.ms": week}),
         # the proof that a request was carried out (no personal data): kept for a year
         TopicSpec(names.erasures, 1, {"retention.ms": str(365 * 24 * 3600 * 1000)}),
+        # one partition: emerging issues are decided in one place (docs/architecture.md §16)
+        TopicSpec(names.trend_samples, 1, {"retention.ms": week}),
+        TopicSpec(names.trends, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     ]
     for spec in specs:
         spec.config["max.message.bytes"] = str(max_message_bytes)

@@ -20,6 +20,7 @@ from pipeline.cli.group import app
 from pipeline.cli.lake import report, sink
 from pipeline.cli.local_runs import bench, demo, soak
 from pipeline.cli.models import models_app, score
+from pipeline.cli.risk import risk_app
 from pipeline.cli.topics import topics_app
 from pipeline.cli.traffic import alerts, produce, tail
 from pipeline.cli.worker import worker
@@ -31,6 +32,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(models_app, name="models")
 app.add_typer(intents_app, name="intents")
+app.add_typer(risk_app, name="risk")
 app.command()(worker)
 app.command()(produce)
 app.command()(tail)

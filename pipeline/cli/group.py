@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from pipeline.settings import Settings, SettingsError, get_settings
+from pipeline.streaming.security import KafkaAccessError
 from pipeline.workflow.config import RulesFileError
 
 # The CLI flags that override a setting: a bad value is reported under the name it was given.
@@ -38,6 +39,9 @@ class CxstreamGroup(TyperGroup):
             if exc.title != Settings.__name__:
                 raise
             raise fail(SettingsError.from_validation(exc).describe(), 2) from exc
+        except KafkaAccessError as exc:
+            # The broker refused the credentials or certificate: the line names the setting.
+            raise fail(str(exc)) from exc
         except RulesFileError as exc:
             # Only the worker side loads a rules file it was not given on the command line.
             raise fail(f"{' '.join(str(exc).split())} (CXSTREAM_RULES_FILE)", 2) from exc

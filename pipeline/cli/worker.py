@@ -38,6 +38,7 @@ def worker(
     settings = command_settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     # Configuration first: a bad state dir or rules file is one line, not a traceback later.
     settings.writable_state_dir()
+    settings.check_web_exposure()
     cached_rules(settings.rules_file)
     check_intent_pack(settings)
     try:

@@ -141,6 +141,7 @@ class Stage(StrEnum):
     RESOLVE = "resolve"
     SCORE = "score"
     WORKFLOW = "workflow"
+    TRENDS = "trends"
 
 
 class DeadLetter(BaseModel):

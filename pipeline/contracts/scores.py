@@ -69,3 +69,6 @@ class Provenance(BaseModel):
     scored_at: datetime
     windows: int = Field(1, description="Model windows the text needed (2 = head + tail).")
     reasons: dict[str, str]
+    risk_model: str | None = Field(
+        None, description="The risk model version that assessed a customer message (workflow)."
+    )

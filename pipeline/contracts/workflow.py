@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from pipeline.contracts.offers import OfferSuggestion
+from pipeline.contracts.risk import RiskAssessment
+
 Severity = Literal["low", "medium", "high", "critical"]
 Priority = Literal["P1", "P2", "P3", "P4"]
 UrgencyLevel = Literal["low", "normal", "high", "critical"]
@@ -21,6 +24,7 @@ AlertType = Literal[
     "churn_signal",
     "vip_at_risk",
     "waiting_sla",
+    "emerging_issue",
 ]
 AlertStatus = Literal["opened", "updated", "resolved", "expired"]
 
@@ -54,6 +58,15 @@ class Evidence(BaseModel):
     note: str = ""
 
 
+class Action(BaseModel):
+    """One next-best-action: what to do, why, how sure, and whether a person must decide."""
+
+    action: str
+    reason: str = Field(description="Where it comes from, with its numbers.")
+    confidence: float = Field(ge=0, le=1)
+    requires_human: bool
+
+
 class Alert(BaseModel):
     """One situation; the payload of ``cx.alerts`` (keyed by customer key).
 
@@ -72,6 +85,21 @@ class Alert(BaseModel):
     reasons: list[str]
     evidence: list[Evidence]
     next_action: str = Field(description="The playbook's recommendation (intent x sentiment).")
+    risk: RiskAssessment | None = Field(
+        None,
+        description="The customer's churn and escalation risk with their drivers, as of the "
+        "latest scored customer message (docs/risk.md).",
+    )
+    offer: OfferSuggestion | None = Field(
+        None,
+        description="A retention offer suggested when a churn_signal or vip_at_risk alert "
+        "opens (CXSTREAM_OFFER_POLICY; docs/risk.md).",
+    )
+    actions: list[Action] = Field(
+        default_factory=list,
+        description="Ranked next-best-actions (playbook, risk, offer, custom intent, approved "
+        "reply template), highest confidence first; next_action stays the playbook's step.",
+    )
     route: Routing
     requires_human: bool
     auto_action_allowed: bool
@@ -133,4 +161,10 @@ class Profile(BaseModel):
     waiting: list[Waiting] = Field(default_factory=list)
     alerts_opened: int = 0
     alerts_suppressed: int = 0
+    last_purchase_at: datetime | None = Field(
+        None, description="Latest Order Completed / Subscription Renewed track event."
+    )
+    risk: RiskAssessment | None = Field(
+        None, description="Churn and escalation risk with drivers (docs/risk.md)."
+    )
     updated_at: datetime

@@ -30,6 +30,7 @@ from pipeline.lake.store import LakeStore
 from pipeline.lake.tables import TABLES, LakeTable
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
+from pipeline.streaming.security import check_access, client_config
 
 log = logging.getLogger(__name__)
 POLL_MS = 500
@@ -119,8 +120,9 @@ class LakeSink:
 
     @contextmanager
     def _consumer_open(self) -> Any:
+        check_access(self.settings)
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **client_config(self.settings),
             group_id=f"{self.settings.app_id}-lake",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from pipeline.contracts.languages import LanguageCode
+from pipeline.scoring.layers import LinearLayer
 from pipeline.scoring.quality import sigmoid, softmax
-from pipeline.scoring.urgency_layer import UrgencyLayer
 
 
 class HeadSpec(BaseModel):
@@ -62,10 +62,15 @@ class ModelCard(BaseModel):
         default_factory=dict,
         description="Urgency level → lowest urgency score (0..1) that reaches it.",
     )
-    urgency_layer: UrgencyLayer | None = Field(
+    urgency_layer: LinearLayer | None = Field(
         None,
         description="Fitted on labelled customer messages; replaces the urgency head's "
-        "probabilities (pipeline/scoring/urgency_layer.py).",
+        "probabilities (pipeline/scoring/layers.py).",
+    )
+    sentiment_layer: LinearLayer | None = Field(
+        None,
+        description="Fitted on SemEval tweets and labelled customer messages; replaces the "
+        "sentiment head's probabilities (pipeline/scoring/layers.py).",
     )
     quantization: str = Field("none", description="e.g. dynamic int8, per-channel")
     training_data: list[dict[str, str]] = Field(default_factory=list)

@@ -74,8 +74,15 @@ class Evaluator:
         return np.concatenate(parts)
 
     def probabilities(self, texts: Sequence[str], name: str) -> Array:
-        """Calibrated probabilities of one head for ``texts`` (head-only window)."""
-        return self.head(name).probabilities(self.logits(texts, name))
+        """Calibrated probabilities of one output for ``texts`` (head-only window), as the
+        runtime reports them: the head's own, or the fitted layer's that replaces them."""
+        self.head(name)
+        texts = [self.view(t) for t in texts]
+        parts = [
+            self.scorer.head_probabilities(self.scorer.model.run(texts[start : start + 64]))[name]
+            for start in range(0, len(texts), 64)
+        ]
+        return np.concatenate(parts)
 
     def index(self, name: str, labels: Sequence[str]) -> Array:
         position = {label: i for i, label in enumerate(self.head(name).labels)}

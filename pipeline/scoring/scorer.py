@@ -23,9 +23,9 @@ from pipeline.contracts.scores import (
     UrgencyScore,
 )
 from pipeline.scoring.card import ModelCard
+from pipeline.scoring.layers import layer_inputs
 from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.scoring.taxonomy import URGENCY_LABELS
-from pipeline.scoring.urgency_layer import layer_inputs
 
 Array = np.ndarray[Any, Any]
 
@@ -107,13 +107,21 @@ class Scorer:
 
     def head_probabilities(self, pooled: dict[str, Array]) -> dict[str, Array]:
         """Calibrated probabilities of every head; with an urgency layer, ``urgency`` holds the
-        layer's and ``urgency_head`` the weak-label head's own."""
+        layer's and ``urgency_head`` the weak-label head's own; with a sentiment layer,
+        ``sentiment`` holds the layer's. The urgency layer reads the heads' own probabilities
+        (what it was fitted on), so it runs before the sentiment layer replaces them."""
         probs = {head.name: head.probabilities(pooled[head.output]) for head in self.card.heads}
+        embedding = pooled.get(self.card.embedding_output or "")
         layer = self.card.urgency_layer
-        if layer is not None and self.card.embedding_output:
-            inputs = layer_inputs(pooled[self.card.embedding_output], probs, layer.features)
+        if layer is not None and embedding is not None:
+            inputs = layer_inputs(embedding, probs, layer.features)
             probs[WEAK_URGENCY] = probs["urgency"]
             probs["urgency"] = layer.probabilities(inputs)
+        sentiment = self.card.sentiment_layer
+        if sentiment is not None and embedding is not None and "sentiment" in probs:
+            layered = sentiment.probabilities(layer_inputs(embedding, probs, sentiment.features))
+            mix = sentiment.head_weight
+            probs["sentiment"] = (1 - mix) * layered + mix * probs["sentiment"]
         return probs
 
     # -- public --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from pipeline.settings import Settings
+from pipeline.streaming.security import check_access, client_config
 from pipeline.topics import TopicSpec, topic_specs
 
 
@@ -28,9 +29,8 @@ def create_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> l
         if specs is not None
         else topic_specs(settings.topics, settings.partitions, settings.max_record_bytes)
     )
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="cxstream-admin"
-    )
+    check_access(settings)
+    admin = KafkaAdminClient(**client_config(settings), client_id="cxstream-admin")
     try:
         existing = set(admin.list_topics())
         missing = [s for s in wanted if s.name not in existing]
@@ -74,9 +74,7 @@ def partition_count(meta: Mapping[str, Any] | None, spec: TopicSpec) -> int:
 def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
     """The current end offset of every partition of ``topics`` (e.g. where to start reading the
     records a run is about to produce)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, client_id="cxstream-offsets"
-    )
+    consumer = KafkaConsumer(**client_config(settings), client_id="cxstream-offsets")
     try:
         parts = [
             TopicPartition(t, p)

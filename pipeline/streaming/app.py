@@ -12,17 +12,23 @@
     cx.internal.scored ──workflow (tables: customers, conversations)──▶ cx.enriched (routed)
                                                                       ├──▶ cx.alerts
                                                                       └──▶ cx.profiles
+    cx.enriched ──trends-sample──▶ cx.internal.trends (1 partition) ──trends──▶ cx.trends, cx.alerts
 
 ``standardise`` is stateless and scales with the raw topics' partitions. ``resolve`` owns the
 identity and dedupe tables; it reads a single-partition topic so that identity links are
 globally consistent (see docs/architecture.md). ``score`` is stateless; ``workflow`` keeps
-per-customer state co-partitioned with its input (pipeline/workflow/agent.py).
+per-customer state co-partitioned with its input (pipeline/workflow/agent.py). The optional
+``trends`` role samples ``cx.enriched`` and finds emerging issues in one place
+(pipeline/trends/agent.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +55,11 @@ from pipeline.streaming.liveness import (
     worker_dir,
 )
 from pipeline.streaming.offset_watch import OffsetWatches
+from pipeline.streaming.security import faust_credentials
 from pipeline.streaming.state_store import MemoryBudget, budget_for, store_url, table_options
 from pipeline.streaming.transport import broker_urls
 from pipeline.streaming.watchdog import fresh
+from pipeline.trends.agent import add_trends
 from pipeline.workflow.agent import add_workflow
 from pipeline.workflow.config import cached_rules
 
@@ -65,7 +73,11 @@ OFFSET_CHECK_EVERY_S = 10.0
 def build_app(
     settings: Settings, metrics: Metrics | None = None, lag: LagMonitor | None = None
 ) -> faust.App:
-    """A configured Faust app with every agent registered; ``metrics`` receives the counts."""
+    """A configured Faust app with every agent registered; ``metrics`` receives the counts.
+
+    ``SettingsError`` when the web server would bind beyond loopback without a token.
+    """
+    settings.check_web_exposure()
     metrics = metrics if metrics is not None else Metrics()
     # One RocksDB directory per worker: two workers on one host (distinct web ports) must not
     # share files, and a restarted worker with the same port reopens its own.
@@ -99,6 +111,7 @@ def _faust_app(settings: Settings, datadir: Path) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=broker_urls(settings.bootstrap_servers),
+        broker_credentials=faust_credentials(settings),
         store=store_url(settings.store),
         datadir=str(datadir),
         topic_partitions=settings.partitions,
@@ -110,8 +123,8 @@ def _faust_app(settings: Settings, datadir: Path) -> faust.App:
         producer_max_request_size=settings.max_record_bytes,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,
-        web_bind="127.0.0.1",
-        web_host="127.0.0.1",
+        web_bind=settings.web_host,
+        web_host=advertised_web_host(settings),
         # Only documented endpoints: Faust's table and router views would serve customer
         # data (identifiers, state) to anyone who reaches the port.
         web_router_enabled=False,
@@ -122,6 +135,18 @@ def _faust_app(settings: Settings, datadir: Path) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
+
+
+def advertised_web_host(settings: Settings) -> str:
+    """The host other workers forward ``GET /customers/{key}`` to: the advertised host, else
+    the bind address, else (a wildcard bind) this machine's name."""
+    if settings.web_advertised_host:
+        return settings.web_advertised_host
+    host = settings.web_host.strip("[]")
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_unspecified:
+            return socket.gethostname()
+    return settings.web_host
 
 
 def _topics(app: faust.App, settings: Settings) -> dict[str, Any]:
@@ -203,6 +228,8 @@ def _add_stages(
         add_scoring(app, settings, metrics, scoring, w.writers[Stage.SCORE], watches, label)
     if "workflow" in roles:
         add_workflow(app, settings, metrics, scored, w.stage(Stage.WORKFLOW), options, watches)
+    if "trends" in roles:
+        add_trends(app, settings, metrics, w.writers[Stage.TRENDS], options)
 
 
 def _add_health(

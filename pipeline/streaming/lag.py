@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
+from pipeline.streaming.security import client_config
 
 log = logging.getLogger("cxstream.lag")
 
@@ -68,8 +69,8 @@ class LagMonitor(threading.Thread):
         while not self._stop_event.wait(self.every_s):
             try:
                 if admin is None or consumer is None:
-                    admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-                    consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers)
+                    admin = KafkaAdminClient(**client_config(self.settings))
+                    consumer = KafkaConsumer(**client_config(self.settings))
                 latest = measure_lag(admin, consumer, self.settings.app_id)
                 for (topic, partition), part in latest.items():
                     self.metrics.lag.labels(topic=topic, partition=str(partition)).set(part.lag)

@@ -11,17 +11,6 @@ them: records lost without a trace (reproduced by ``tests/reliability/test_rebal
 that spans a rebalance and seeks its partitions back to where delivery must resume; they are
 fetched again.
 
-**No commit past an input that was never processed.** Faust's next commit offset is the end
-of the first run of consecutive acknowledged offsets, and it lets that run start one past the
-committed offset (``min(acked) - committed > 1`` is its only check): when the record *at* the
-committed offset is missing from the acknowledged ones — delivered after later records of the
-same partition and dropped as already read, or cleared from a buffer at a rebalance — the
-commit moves past it, and it is lost without a trace (one voice record in a run of
-``test_rebalance_storm.py``; ``tests/unit/test_kafka_transport.py`` shows Faust's offset).
-:meth:`GenerationSafeConsumer._new_offset` commits nothing for a partition until the record
-at its committed offset is acknowledged (or is a gap Faust recorded: an offset that does not
-exist); if that hole lasts ``HOLE_REFETCH_S``, the partition is read again from there.
-
 **No batch written twice.** Under ``processing_guarantee="at_least_once"`` (ours,
 docs/reliability.md) Faust creates its aiokafka producer without idempotence. When the broker
 wrote a batch but its acknowledgement was lost (a broker restart, a dropped connection) the
@@ -35,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,83 +34,10 @@ from faust.types import TP
 log = logging.getLogger("cxstream.kafka")
 
 SCHEME = "cxkafka"
-HOLE_REFETCH_S = 30.0
-"""How long a partition's commit may wait on an unprocessed record at its committed offset
-before the partition is read again from there (well under the stall watchdog's 120 s)."""
 
 
 class GenerationSafeConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer that never delivers records fetched across a rebalance and
-    never commits past a record it did not process."""
-
-    def _new_offset(self, tp: TP) -> int | None:
-        """Faust's next commit offset for ``tp``; None while the record at the committed
-        offset (or where reading started) is not acknowledged and no gap covers it."""
-        start = self._committed_offset[tp]
-        if start is None:
-            start = self._read_from.get(tp)
-        acked = self._acked[tp]
-        if start is not None and acked and min(acked) > start and not self._gap[tp].overlaps(start):
-            self._hold_at_hole(tp, start, min(acked))
-            return None
-        self._holes.pop(tp, None)
-        new_offset: int | None = super()._new_offset(tp)
-        return new_offset
-
-    async def seek(self, partition: TP, offset: int) -> None:
-        """Faust's seek, remembering where reading starts (the commit floor while nothing is
-        committed)."""
-        await super().seek(partition, offset)
-        self._read_from[partition] = offset
-
-    @property
-    def _read_from(self) -> dict[TP, int]:
-        return self._own("_read_from_offsets")
-
-    @property
-    def _holes(self) -> dict[TP, tuple[int, float, bool]]:
-        """Per partition: the unprocessed offset holding its commit, since when, re-read yet."""
-        return self._own("_commit_holes")
-
-    def _own(self, name: str) -> dict[Any, Any]:
-        # A dict created on first use: Faust builds consumers through __init__ paths we keep.
-        value: dict[Any, Any] | None = self.__dict__.get(name)
-        if value is None:
-            value = self.__dict__[name] = {}
-        return value
-
-    def _hold_at_hole(self, tp: TP, offset: int, next_acked: int) -> None:
-        now = time.monotonic()
-        held = self._holes.get(tp)
-        if held is None or held[0] != offset:
-            self._holes[tp] = (offset, now, False)
-            log.warning(
-                "commit of %s[%d] held at offset %d: it is not processed yet, offset %d is",
-                tp.topic,
-                tp.partition,
-                offset,
-                next_acked,
-            )
-            return
-        if held[2] or now - held[1] < HOLE_REFETCH_S or tp not in self.assignment():
-            return
-        self._holes[tp] = (offset, held[1], True)
-        log.warning(
-            "%s[%d]: offset %d still unprocessed after %.0f s; reading the partition again from it",
-            tp.topic,
-            tp.partition,
-            offset,
-            now - held[1],
-        )
-        task = asyncio.ensure_future(self._seek_back(tp, offset))
-        self._own("_hole_tasks")[task] = tp
-        task.add_done_callback(self._own("_hole_tasks").pop)
-
-    async def _seek_back(self, tp: TP, offset: int) -> None:
-        try:
-            await self.seek(tp, offset)
-        except Exception as exc:  # revoked meanwhile: its next owner reads it
-            log.info("no seek back on %s[%d] (%s)", tp.topic, tp.partition, exc)
+    """Faust's aiokafka consumer that never delivers records fetched across a rebalance."""
 
     async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
         generation = self.app.consumer_generation_id

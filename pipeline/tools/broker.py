@@ -18,14 +18,17 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from pipeline.resources import bundled
 from pipeline.settings import Settings
+from pipeline.tools.broker_security import BrokerSecurity
 
 KAFKA_DEPLOY = bundled("kafka")
 
@@ -149,8 +152,15 @@ def _cluster_id() -> str:
             return candidate
 
 
-def _write_config(settings: Settings, paths: BrokerPaths) -> None:
+def _write_config(
+    settings: Settings, paths: BrokerPaths, security: BrokerSecurity | None = None
+) -> None:
     template = (KAFKA_DEPLOY / "server.properties").read_text()
+    secured = (
+        ""
+        if security is None
+        else security.server_properties(settings.broker_port, settings.controller_port)
+    )
     paths.config.write_text(
         template.format(
             broker_port=settings.broker_port,
@@ -158,6 +168,7 @@ def _write_config(settings: Settings, paths: BrokerPaths) -> None:
             data_dir=paths.data,
             partitions=settings.partitions,
         )
+        + secured
     )
 
 
@@ -165,7 +176,9 @@ def _classpath(paths: BrokerPaths) -> str:
     return str(paths.libs / "*")
 
 
-def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
+def _format_storage(
+    settings: Settings, paths: BrokerPaths, security: BrokerSecurity | None = None
+) -> None:
     if (paths.data / "meta.properties").exists():
         return
     paths.data.mkdir(parents=True, exist_ok=True)
@@ -179,6 +192,7 @@ def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
         f"--cluster-id={_cluster_id()}",
         f"--config={paths.config}",
         "--ignore-formatted",
+        *(security.format_args() if security is not None else []),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -186,14 +200,17 @@ def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
         raise BrokerError(f"formatting KRaft storage failed:\n{tail}")
 
 
-def answers_metadata(bootstrap: str, timeout_s: float = 3.0) -> bool:
-    """True when a broker at ``bootstrap`` answers a metadata request."""
+def answers_metadata(
+    bootstrap: str, timeout_s: float = 3.0, client: Mapping[str, Any] | None = None
+) -> bool:
+    """True when a broker at ``bootstrap`` answers a metadata request (``client``: security
+    options of the kafka-python admin client, for a secured broker)."""
     kafka_log = logging.getLogger("kafka")
     level = kafka_log.level
     kafka_log.setLevel(logging.CRITICAL)  # refused connections are expected while it starts
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+            **{**(client or {}), "bootstrap_servers": bootstrap},
             request_timeout_ms=int(timeout_s * 1000),
             client_id="cxstream-probe",
         )
@@ -210,17 +227,21 @@ def answers_metadata(bootstrap: str, timeout_s: float = 3.0) -> bool:
         kafka_log.setLevel(level)
 
 
-def start(settings: Settings, *, timeout_s: float = 90.0) -> int:
+def start(
+    settings: Settings, *, timeout_s: float = 90.0, security: BrokerSecurity | None = None
+) -> int:
     """Start the local broker (fetching jars and formatting storage if needed); return its pid.
 
-    Returns the existing pid when this state dir's broker already runs and answers.
+    Returns the existing pid when this state dir's broker already runs and answers. With
+    ``security`` it runs secured: SASL_SSL only, SCRAM users, ACLs (docs/security.md).
     """
     paths = BrokerPaths.of(settings)
     paths.state.mkdir(parents=True, exist_ok=True)
     bootstrap = f"127.0.0.1:{settings.broker_port}"
+    probe = None if security is None else security.admin_client(bootstrap)
     running = _read_pid(paths)
     if running is not None:
-        if answers_metadata(bootstrap):
+        if answers_metadata(bootstrap, client=probe):
             return running
         raise BrokerError(
             f"a broker process (pid {running}) from {paths.state} runs but does not answer on "
@@ -234,8 +255,8 @@ def start(settings: Settings, *, timeout_s: float = 90.0) -> int:
                 "CXSTREAM_BROKER_PORT / CXSTREAM_CONTROLLER_PORT"
             )
     fetch(settings, quiet=True)
-    _write_config(settings, paths)
-    _format_storage(settings, paths)
+    _write_config(settings, paths, security)
+    _format_storage(settings, paths, security)
     log = paths.log_file.open("ab")
     cmd = [
         java,
@@ -262,7 +283,7 @@ def start(settings: Settings, *, timeout_s: float = 90.0) -> int:
                 f"the broker exited with code {proc.returncode} during start-up; last log lines:\n"
                 + _log_tail(paths)
             )
-        if answers_metadata(bootstrap, timeout_s=2.0):
+        if answers_metadata(bootstrap, timeout_s=2.0, client=probe):
             return proc.pid
         time.sleep(0.5)
     stop(settings)

@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.lake.files import list_files
 from pipeline.lake.sink import LakeSink
 from pipeline.lake.store import LakeStore
+from pipeline.offers.policy import DEFAULT_POLICY_FILE
 from pipeline.report import queries
 from pipeline.report.build import write_report
 from pipeline.report.lake_views import connect
@@ -79,7 +80,7 @@ def demo_settings() -> Settings:
         metrics_port=_demo_port("metrics", 19464),
         app_id="cxstream-demo",
         topic_prefix="cx.",
-    )
+    ).model_copy(update={"offer_policy": DEFAULT_POLICY_FILE})  # the example offer policy
 
 
 def run_demo(
@@ -215,8 +216,11 @@ def _live_profile(
         return None
     key = counts.most_common(1)[0][0]
     url = f"http://127.0.0.1:{settings.web_port}/customers/{key}"
+    token = settings.web_bearer_token()
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return url, json.loads(response.read())
     except OSError:
         return None
@@ -236,6 +240,26 @@ def _print_scored(event: dict[str, Any]) -> None:
     print(f"  [{event['channel']}] {text!r}")
     for name, reason in event["ai"]["reasons"].items():
         print(f"      {name:<9} {reason}")
+
+
+def _print_risk(alerts: list[dict[str, Any]]) -> None:
+    """The riskiest customer on an alert (one with an offer first): churn drivers and offer."""
+    risky = [a for a in alerts if a.get("risk")]
+    if not risky:
+        return
+    top = max(
+        risky,
+        key=lambda a: (a.get("offer") is not None, a["risk"]["churn_risk"]["probability"]),
+    )
+    churn = top["risk"]["churn_risk"]
+    print(
+        f"\nRiskiest customer {top['customer_key']}: churn risk {churn['probability']:.2f} "
+        f"({churn['band']}; model {top['risk']['model_version']}), drivers:"
+    )
+    for driver in churn["drivers"][:5]:
+        print(f"    {driver['text']}")
+    offer = top.get("offer")
+    print(f"  offer: {offer['text']} ({offer['reason']})" if offer else "  offer: none eligible")
 
 
 def _print(
@@ -276,6 +300,7 @@ def _print(
         if alert["type"] not in shown_types:
             shown_types.add(alert["type"])
             print(render_alert(alert))
+    _print_risk(alerts)
     if live is not None:
         url, profile = live
         print(f"\nLive profile: GET {url}")

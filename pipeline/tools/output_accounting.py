@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.settings import Settings
+from pipeline.streaming.security import client_config
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Outputs:
 def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[dict[str, Any]]:
     """Every JSON message of ``topic`` from the beginning (stops after ``idle_ms`` of quiet)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_config(settings),
         enable_auto_commit=False,
         consumer_timeout_ms=idle_ms,
     )
@@ -91,7 +92,7 @@ def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) 
 
 def newest_timestamp(settings: Settings, topics: list[str]) -> float:
     """Wall-clock seconds of the newest record over ``topics`` (Kafka timestamps)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    consumer = KafkaConsumer(**client_config(settings))
     try:
         parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)]
         consumer.assign(parts)
@@ -133,7 +134,7 @@ def collect(
     names = settings.topics
     topics = output_topics(settings)
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_config(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         consumer_timeout_ms=500,

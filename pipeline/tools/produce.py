@@ -10,6 +10,7 @@ from typing import IO
 from kafka import KafkaProducer
 
 from pipeline.settings import Settings
+from pipeline.streaming.security import check_access, client_config
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def produce(
     progress: Callable[[int], None] | None = None,
 ) -> list[Delivered]:
     """Send every message (acks=all), at most ``rate`` per second; return where each landed."""
+    check_access(settings)
     producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_config(settings),
         acks="all",
         linger_ms=5,
         max_request_size=4 * 1024 * 1024,

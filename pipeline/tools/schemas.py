@@ -16,8 +16,10 @@ from pipeline.contracts.records import (
     IdentityLink,
     Interaction,
 )
+from pipeline.contracts.trends import Trend, TrendSample
 from pipeline.contracts.workflow import Alert, Profile
 from pipeline.resources import bundled
+from pipeline.risk.model import RiskModel
 
 SCHEMA_DIR = bundled("schemas")
 
@@ -35,6 +37,9 @@ def _models() -> dict[str, type[BaseModel]]:
             "profile": Profile,
             "erasure-request": ErasureRequest,
             "erasure-audit": ErasureAudit,
+            "risk-model": RiskModel,
+            "trend": Trend,
+            "trend-sample": TrendSample,
         }
     )
     return models

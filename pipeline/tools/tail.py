@@ -11,6 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.settings import Settings
+from pipeline.streaming.security import check_access, client_config
 
 
 def render(topic: str, key: bytes | None, value: bytes, settings: Settings) -> str:
@@ -58,6 +59,27 @@ def render(topic: str, key: bytes | None, value: bytes, settings: Settings) -> s
     return f"[{topic}] {json.dumps(data, ensure_ascii=False)[:300]}"
 
 
+def _top_action(data: dict[str, Any]) -> str:
+    """The first ranked action and why; the playbook's step for alerts without ``actions``."""
+    actions = data.get("actions") or []
+    if not actions:
+        return str(data.get("next_action"))
+    top = actions[0]
+    return f"{top['action']} (why: {top['reason']}; confidence {top['confidence']:.2f})"
+
+
+def _risk_line(data: dict[str, Any]) -> list[str]:
+    risk = data.get("risk")
+    if not risk:
+        return []
+    parts = []
+    for name in ("churn_risk", "escalation_risk"):
+        score = risk[name]
+        drivers = ", ".join(d["text"] for d in score["drivers"][:2])
+        parts.append(f"{name} {score['probability']:.2f} {score['band']} ({drivers})")
+    return ["    risk:   " + "; ".join(parts)]
+
+
 def render_alert(data: dict[str, Any]) -> str:
     """An alert as a short block: what, who, why, where it goes, what to do."""
     route = data.get("route") or {}
@@ -71,7 +93,8 @@ def render_alert(data: dict[str, Any]) -> str:
         f"{data['type']:<16} {data['customer_key']}  ({data['alert_id']} rev {data['revision']})",
         *[f"    why:    {reason}" for reason in data.get("reasons", [])],
         f"    route:  {route.get('queue')} {route.get('priority')} ({route.get('reason')})",
-        f"    action: {data.get('next_action')} [{control}: {data.get('control_reason')}]",
+        *_risk_line(data),
+        f"    action: {_top_action(data)} [{control}: {data.get('control_reason')}]",
         "    evidence: "
         + ", ".join(
             f"{e['channel']}:{e['interaction_id'][-12:]}"
@@ -94,11 +117,15 @@ def follow(
     as_json: bool = False,
 ) -> Iterator[str]:
     """Yield rendered lines for new (or all) messages of ``topic``."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    check_access(settings)
+    consumer = KafkaConsumer(**client_config(settings), enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            raise LookupError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
+            raise LookupError(
+                f"topic {topic!r} does not exist on {settings.bootstrap_servers}"
+                + _unless_hidden(settings)
+            )
         parts = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(parts)
         if from_beginning:
@@ -128,3 +155,10 @@ def follow(
                         return
     finally:
         consumer.close()
+
+
+def _unless_hidden(settings: Settings) -> str:
+    """With SASL, a topic the principal may not describe looks absent: say so."""
+    if not settings.kafka_security_protocol.startswith("SASL_"):
+        return ""
+    return f" (or CXSTREAM_KAFKA_USERNAME={settings.kafka_username} may not describe it: ACLs)"

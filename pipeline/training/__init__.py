@@ -7,6 +7,8 @@ directory: ``hf_install``).
 
 numpy only, seconds, runnable in the runtime venv: ``sentiment_rule`` (the sentiment head's class
 offsets and temperature, on TweetEval val), ``urgency_layer`` (the urgency layer, on the labelled
-fit split), ``card_refresh`` (re-evaluate into the card), ``card_text`` (MODEL_CARD.md),
+fit split), ``sentiment_layer`` (the sentiment layer on SemEval tweets and the labelled fit
+split: scikit-learn, training venv, ~20 minutes), ``audit_gate`` (the fairness audit into the
+card), ``card_refresh`` (re-evaluate into the card), ``card_text`` (MODEL_CARD.md),
 ``data_mix`` (which rows train), ``urgency_levels``, ``progress``.
 """

@@ -33,7 +33,13 @@ from pipeline.scoring import datasets as D
 from pipeline.scoring import taxonomy
 from pipeline.scoring.card import HeadSpec, ModelCard, file_sha256, load_card
 from pipeline.settings import PROJECT_ROOT
-from pipeline.training import audit_gate, card_refresh, sentiment_rule, urgency_layer
+from pipeline.training import (
+    audit_gate,
+    card_refresh,
+    sentiment_layer,
+    sentiment_rule,
+    urgency_layer,
+)
 from pipeline.training.calibrate import calibrate, int8_fp32_drops, run_onnx
 from pipeline.training.card_text import write_card
 from pipeline.training.data_mix import load_splits, training_data
@@ -61,7 +67,8 @@ from pipeline.training.train import (
 NAME = "cx-minilm-multihead"
 VERSION = "2.0.0"
 """1.x: the graph trained on SST-2, GoEmotions, BANKING77, CLINC150 (1.1.0 adds the sentiment
-rule and the urgency layer to it); 2.x: trained with the SemEval tweets."""
+rule and the urgency layer to it, 1.2.0 the sentiment layer); 2.x: trained with the SemEval
+tweets."""
 DEFAULT_OUT = PROJECT_ROOT / "models" / NAME
 RUNTIME_MAX_LENGTH = 128
 QUANTIZATION = "dynamic int8 (onnxruntime, per-channel weights)"
@@ -307,6 +314,8 @@ def build(
         shutil.rmtree(staging, ignore_errors=True)
     with step("sentiment decision rule (TweetEval val)", timings):
         sentiment_rule.fit(out_dir, data_dir, progress=log, limit=max_eval)
+    with step("sentiment layer (SemEval tweets + labelled fit split)", timings):
+        sentiment_layer.fit(out_dir, data_dir, progress=log, limit=max_eval)
     with step("urgency layer (labelled fit split)", timings):
         urgency_layer.fit(out_dir, progress=log)
     with step("evaluate (cxstream models eval) into the card", timings):

@@ -252,6 +252,17 @@ def _calibration(card: ModelCard) -> list[str]:
             f"TweetEval val: {rule['val_macro_recall_argmax']:.4f} with plain argmax, "
             f"{rule['val_macro_recall_rule']:.4f} with the rule.",
         ]
+    layer = cal.get("sentiment_layer")
+    if layer:
+        lines += [
+            "",
+            f"Sentiment layer (the reported sentiment): {layer['method']}. Customer messages' "
+            f"share {layer['customer_share']:.0%}, temperature {layer['temperature']:.3f}; "
+            f"TweetEval val macro recall {layer['val_macro_recall']:.4f}; labelled customer "
+            f"messages out of fold: macro recall {layer['customer_cv_macro_recall']:.4f}, "
+            f"negative recall {layer['customer_cv_negative_recall']:.4f}. The head and its "
+            "decision rule still feed the urgency layer.",
+        ]
     emotion = cal.get("emotion_threshold", {})
     lines += [
         "",

@@ -23,9 +23,9 @@ from pipeline.scoring.card import load_card
 from pipeline.scoring.custom_intents.classifier import fit_logistic
 from pipeline.scoring.custom_intents.threshold import fold_of
 from pipeline.scoring.evaluate import EVAL_BUCKET
+from pipeline.scoring.layers import LinearLayer, layer_inputs
 from pipeline.scoring.quality import macro_f1_multilabel
 from pipeline.scoring.scorer import Scorer
-from pipeline.scoring.urgency_layer import UrgencyLayer, layer_inputs
 from pipeline.training.card_text import write_card
 from pipeline.training.urgency_levels import urgency_levels_from
 
@@ -46,7 +46,7 @@ def inputs_for(model_dir: Path, texts: Sequence[str]) -> tuple[Array, Array]:
     """The layer's input rows for ``texts`` under ``model_dir``'s heads (no existing layer),
     and the urgency head's own probabilities."""
     scorer = Scorer(model_dir, threads=1, bucket_size=EVAL_BUCKET)
-    scorer.card = scorer.card.model_copy(update={"urgency_layer": None})
+    scorer.card = scorer.card.model_copy(update={"urgency_layer": None, "sentiment_layer": None})
     assert scorer.card.embedding_output is not None
     rows, heads = [], []
     for start in range(0, len(texts), 64):
@@ -96,7 +96,7 @@ def fit(model_dir: Path, progress: Callable[[str], None] | None = None) -> dict[
         "l2": best,
         "fit_messages": float(len(messages)),
     }
-    layer = UrgencyLayer(
+    layer = LinearLayer(
         labels=levels,
         features=FEATURES,
         weights=model.weights.round(6).tolist(),

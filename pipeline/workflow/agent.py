@@ -43,15 +43,20 @@ from pipeline.contracts.privacy import ErasureAudit, ErasureOrder
 from pipeline.contracts.records import Enriched, ReasonCode
 from pipeline.contracts.workflow import Alert, Profile
 from pipeline.metrics import Metrics
+from pipeline.offers.policy import load_policy
+from pipeline.risk.model import load_model
 from pipeline.settings import Settings
 from pipeline.streaming.delivery import Output, Pending, Source, Writer, run_stage
 from pipeline.streaming.liveness import StageGuard
 from pipeline.streaming.offset_watch import OffsetWatch, OffsetWatches
+from pipeline.streaming.security import client_config
+from pipeline.streaming.web_auth import require_token
+from pipeline.workflow.actions import load_templates
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
 from pipeline.workflow.erasure import erase_customer
 from pipeline.workflow.ledger import AlertLedger, Change, read_topic_tail
-from pipeline.workflow.pulse import count_pulse
+from pipeline.workflow.pulse import count_pulse, count_risk
 from pipeline.workflow.state import conversation_of, profile_of
 from pipeline.workflow.tables import Deadlines, WorkflowTables
 
@@ -183,6 +188,7 @@ class WorkflowStage:
     async def on_event(self, event: EventT[Any]) -> tuple[Source, list[Pending]]:
         """Route, alert and profile one scored interaction; its source and pending outputs."""
         source = Source.of(event)
+        partition = source.partition  # of cx.internal.scored: the offer budget's key
         body = source.value
         try:
             item = Enriched.model_validate_json(body)
@@ -193,7 +199,7 @@ class WorkflowStage:
         key = item.customer_key or item.interaction_id
         self.metrics.events_in.labels(stage="workflow", channel=item.channel).inc()
         conv_key = f"{key}/{conversation_of(item)}"
-        out_body, outcome = self._run_rules(source, item, (key, conv_key), body)
+        out_body, outcome = self._run_rules(source, item, (key, conv_key), body, partition)
         out = self.metrics.events_out.labels(stage="workflow", channel=item.channel)
         sent = [
             await self.writer.send(Output(self.enriched, key.encode(), out_body, None, out.inc))
@@ -205,6 +211,7 @@ class WorkflowStage:
         if outcome.duplicate:
             return source, sent
         count_pulse(self.metrics, outcome.enriched, outcome.repeat_contact)
+        count_risk(self.metrics, outcome.enriched, outcome.customer.risk, outcome.alerts)
         pending = await self.alerts.send(key, outcome.alerts, outcome.suppressed)
         sent += [p for _, p in pending]
         if outcome.profile is not None:
@@ -213,11 +220,11 @@ class WorkflowStage:
             sent.append(await self.writer.send(Output(self.profiles, key.encode(), None)))
         # the state that records an alert change follows the change itself
         if outcome.alerts and await self.alerts.acknowledged(pending):
-            self.tables.write_event_state(key, conv_key, outcome)
+            self.tables.write_event_state(key, conv_key, outcome, partition)
         return source, sent
 
     def _run_rules(
-        self, source: Source, item: Enriched, keys: tuple[str, str], body: bytes
+        self, source: Source, item: Enriched, keys: tuple[str, str], body: bytes, partition: int
     ) -> tuple[bytes, EventOutcome | None]:
         """The enriched body to emit and the outcome; on a bug (or a poisoned input) the
         input's own body and None: the interaction goes on unrouted rather than being lost.
@@ -228,9 +235,10 @@ class WorkflowStage:
                 raise PoisonedInput(verdict.reason)
             conv = self.tables.conversation(conv_key)
             with self.guard.deciding(*source.place):
-                result = self.workflow.on_event(item, self.tables.customer(key), conv)
+                budget = self.tables.budget(partition)
+                result = self.workflow.on_event(item, self.tables.customer(key), conv, budget)
             if not result.duplicate and not result.alerts:
-                self.tables.write_event_state(key, conv_key, result)
+                self.tables.write_event_state(key, conv_key, result, partition)
             return result.enriched.model_dump_json().encode(), result
         except Exception:  # a bug must not lose the interaction: it goes on unrouted
             log.exception("workflow failed on %s", item.interaction_id)
@@ -324,7 +332,10 @@ def add_workflow(
 ) -> None:
     """Register the workflow agent, its tables, the tick timer and ``GET /customers/{key}``."""
     rules = cached_rules(settings.rules_file)
-    workflow = Workflow(rules)
+    risk = load_model(settings.risk_model)
+    offers = load_policy(settings.offer_policy) if settings.offer_policy else None
+    templates = load_templates(settings.reply_templates)
+    workflow = Workflow(rules, risk, offers, settings.partitions, templates)
     writer, _ = stage
     names = settings.topics
     enriched = app.topic(names.enriched, **RAW)
@@ -341,10 +352,19 @@ def add_workflow(
         "conversations", key_type=bytes, value_type=bytes, options=dict(table_options)
     )
     log.info("workflow rules %s@%s (%s)", rules.version, rules.fingerprint, settings.rules_file)
-    tables = WorkflowTables(customers, conversations, Deadlines(), metrics)
+    log.info("risk model %s (%s)", risk.version, settings.risk_model or "prior weights")
+    budgets = (
+        app.Table("offer_budget", key_type=bytes, value_type=bytes, options=dict(table_options))
+        if offers
+        else None
+    )
+    if offers:
+        log.info("offer policy %s (%s)", offers.label, settings.offer_policy)
+        metrics.offer_daily_budget.set(offers.daily_budget)
+    tables = WorkflowTables(customers, conversations, Deadlines(), metrics, budgets)
     ledger = AlertLedger(
         lambda: read_topic_tail(
-            settings.bootstrap_servers, names.alerts, settings.alert_ledger_records
+            client_config(settings), names.alerts, settings.alert_ledger_records
         ),
         capacity=settings.alert_ledger_records * settings.partitions,
     )
@@ -384,12 +404,13 @@ def _register(
             metrics.table_keys.labels(table=name).set(sum(1 for _ in table))
 
     @app.page("/customers/{key}")
+    @require_token(settings.web_bearer_token())  # before routing: every hop checks it
     @app.table_route(table=customers, match_info="key")
     async def customer_profile(web: Any, request: Any, key: str) -> Any:
         """The live profile of one customer, from the worker that owns its partition."""
         state = stage.tables.customer(key)
         if state is None or not state.profiling:  # never seen, erased, or refused profiling
-            return web.json({"error": f"no profile for customer key {key!r}"}, status=404)
+            return web.json({"error": "no profile for this customer key"}, status=404)
         return web.json(profile_of(state).model_dump(mode="json"))
 
     del workflow_agent, tick, customer_profile, table_sizes, rescan_after_rebalance

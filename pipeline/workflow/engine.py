@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.contracts.records import Enriched
+from pipeline.contracts.risk import RiskAssessment
 from pipeline.contracts.workflow import Alert, Profile, Routing
+from pipeline.offers.decide import OfferBudget, OfferFacts, choose_offer
+from pipeline.offers.policy import OfferPolicy
+from pipeline.risk.features import PURCHASE_WINDOW, features_of
+from pipeline.risk.model import PRIOR, RiskModel
 from pipeline.workflow import lifecycle
+from pipeline.workflow.actions import ReplyTemplates, rank_actions
 from pipeline.workflow.config import WorkflowRules
 from pipeline.workflow.routing import route
 from pipeline.workflow.rules import RuleInput, evaluate, next_deadline, waiting_sla
@@ -44,6 +50,8 @@ class EventOutcome:
     suppressed: int = 0
     profile_withdrawn: bool = False
     """The customer has just refused profiling: their profile is tombstoned."""
+    budget: OfferBudget | None = None
+    """The partition's offer budget after an offer was made (None: unchanged)."""
 
 
 @dataclass
@@ -77,19 +85,43 @@ def _is_repeat_contact(before: dict[str, datetime], state: CustomerState, event:
     return any(timedelta(0) <= event.occurred_at - at <= window for at in before.values())
 
 
-class Workflow:
-    """Routing, alert rules and profiles for one rules file."""
+OFFER_ALERTS = frozenset({"churn_signal", "vip_at_risk"})
+"""The alerts an offer may be attached to, when they open."""
 
-    def __init__(self, rules: WorkflowRules) -> None:
+
+def _with_risk(alerts: list[Alert], risk: RiskAssessment | None) -> list[Alert]:
+    """The alerts as sent: each carries the customer's latest risk (the stored alerts do not,
+    which keeps the ``customers`` record's byte bound)."""
+    return [a.model_copy(update={"risk": risk}) for a in alerts] if risk else alerts
+
+
+class Workflow:
+    """Routing, alert rules, risk and profiles for one rules file and one risk model."""
+
+    def __init__(
+        self,
+        rules: WorkflowRules,
+        risk: RiskModel = PRIOR,
+        offers: OfferPolicy | None = None,
+        partitions: int = 1,
+        templates: ReplyTemplates | None = None,
+    ) -> None:
         self.rules = rules
+        self.risk = risk
+        self.offers = offers
+        self.partitions = partitions
+        self.templates = templates
 
     def on_event(
         self,
         event: Enriched,
         customer: CustomerState | None,
         conversation: ConversationState | None,
+        budget: OfferBudget | None = None,
     ) -> EventOutcome:
-        """Route one interaction, fold it into state, run the rules, apply the lifecycle."""
+        """Route one interaction, fold it into state, run the rules, apply the lifecycle,
+        assess the risk and, when a churn alert opens, choose an offer under ``budget`` (this
+        partition's spend today)."""
         key = event.customer_key or event.interaction_id
         state = customer or CustomerState.new(key, event.occurred_at)
         if event.interaction_id in state.seen:  # redelivered: same routing, no state change
@@ -123,6 +155,16 @@ class Workflow:
                 next_action=self.rules.playbook.action(intent, sentiment),
                 rules=self.rules,
             )
+        if event.author_role == "customer" and event.scored:
+            routed = self._assess(state, routed)
+        alerts = _with_risk(alerts, state.risk)
+        spent: OfferBudget | None = None
+        if self.offers is not None:
+            alerts, spent = self._offer(self.offers, state, routed, alerts, budget)
+        alerts = [
+            a.model_copy(update={"actions": rank_actions(a, routed, self.templates)})
+            for a in alerts
+        ]
         return EventOutcome(
             routed,
             state,
@@ -133,7 +175,49 @@ class Workflow:
             dropped_conversations=dropped,
             repeat_contact=_is_repeat_contact(contacts_before, state, event),
             suppressed=state.alerts_suppressed - suppressed_before,
+            budget=spent,
         )
+
+    def _offer(
+        self,
+        policy: OfferPolicy,
+        state: CustomerState,
+        event: Enriched,
+        alerts: list[Alert],
+        budget: OfferBudget | None,
+    ) -> tuple[list[Alert], OfferBudget | None]:
+        """The best eligible offer on the churn alert this message opened, if any."""
+        opened = next((a for a in alerts if a.status == "opened" and a.type in OFFER_ALERTS), None)
+        if opened is None or state.risk is None:
+            return alerts, None
+        s = event.scores
+        at = event.occurred_at
+        facts = OfferFacts(
+            churn=state.risk.churn_risk,
+            tier=state.tier,
+            intent=s.intent.label if s and s.intent else state.last_intent,
+            recent_purchase=state.last_purchase_at is not None
+            and at - state.last_purchase_at <= PURCHASE_WINDOW,
+            high_stakes=tuple(event.routing.high_stakes if event.routing else ()),
+            opted_out=state.opted_out,
+            last_offer_at=state.last_offer_at,
+        )
+        choice = choose_offer(policy, self.partitions, facts, budget, at)
+        if choice.suggestion is None:
+            return alerts, None
+        state.last_offer_at = at
+        offered = opened.model_copy(update={"offer": choice.suggestion})
+        return [offered if a is opened else a for a in alerts], choice.budget
+
+    def _assess(self, state: CustomerState, routed: Enriched) -> Enriched:
+        """Both risks as of this customer message, kept on the state (so on the profile); the
+        event's provenance names the risk model."""
+        features = features_of(profile_of(state), routed)
+        state.risk = self.risk.assess(features, routed.occurred_at, routed.interaction_id)
+        if routed.ai is None:
+            return routed
+        ai = routed.ai.model_copy(update={"risk_model": self.risk.version})
+        return routed.model_copy(update={"ai": ai})
 
     def _unprofiled(
         self, event: Enriched, state: CustomerState, *, withdrawn: bool
@@ -194,9 +278,13 @@ class Workflow:
             customer.conversations.pop(name, None)
         changed = bool(alerts or idle)
         suppressed = customer.alerts_suppressed - suppressed_before
+        sent = [
+            a.model_copy(update={"actions": rank_actions(a, None, None)})
+            for a in _with_risk(alerts, customer.risk)
+        ]
         return TickOutcome(
             customer,
-            alerts,
+            sent,
             idle,
             profile_of(customer) if changed else None,
             deadline=next_deadline(customer, self.rules),

@@ -20,7 +20,8 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -31,11 +32,12 @@ TailReader = Callable[[], Iterable[bytes]]
 
 
 def read_topic_tail(
-    bootstrap_servers: str, topic: str, per_partition: int, timeout_s: float = 60.0
+    client: Mapping[str, Any], topic: str, per_partition: int, timeout_s: float = 60.0
 ) -> list[bytes]:
-    """The last ``per_partition`` record values of every partition of ``topic``."""
+    """The last ``per_partition`` record values of every partition of ``topic``; ``client``:
+    the kafka-python options (bootstrap servers and security) of the worker."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **client,
         enable_auto_commit=False,
         consumer_timeout_ms=1000,
     )

@@ -8,6 +8,8 @@ counted.
 from __future__ import annotations
 
 from pipeline.contracts.records import Enriched
+from pipeline.contracts.risk import RiskAssessment
+from pipeline.contracts.workflow import Alert
 from pipeline.metrics import Metrics
 
 
@@ -27,3 +29,16 @@ def count_pulse(metrics: Metrics, item: Enriched, repeat_contact: bool) -> None:
     if item.routing is not None:
         r = item.routing
         metrics.routed.labels(queue=r.queue, priority=r.priority).inc()
+
+
+def count_risk(
+    metrics: Metrics, item: Enriched, risk: RiskAssessment | None, alerts: list[Alert]
+) -> None:
+    """The risk bands of a message the risk model assessed, and the offers it led to."""
+    if risk is not None and risk.interaction_id == item.interaction_id:
+        metrics.risk_bands.labels(risk="churn", band=risk.churn_risk.band).inc()
+        metrics.risk_bands.labels(risk="escalation", band=risk.escalation_risk.band).inc()
+    for alert in alerts:
+        if alert.offer is not None:
+            metrics.offers.labels(offer=alert.offer.offer).inc()
+            metrics.offer_cost.inc(alert.offer.cost)

@@ -16,8 +16,9 @@ evidence items each, and the cooldown entries of the alerts closed within ``cool
 With the bundled rules (``max_evidence`` 10, ``max_opened_per_window`` 4 per hour, cooldown
 1 h), every field at its cap, every capped string at its longest in 4-byte characters and
 generous lengths for the rule-made texts (reasons, routing reason, next action), a
-``customers`` record is at most ``WORST_CUSTOMER_BYTES`` (measured 561,659: 32 alerts of
-~10.5 KB make most of it) and a ``conversations`` record at most ``WORST_CONVERSATION_BYTES``
+``customers`` record is at most ``WORST_CUSTOMER_BYTES`` (measured 566,097: 32 alerts of
+~10.5 KB make most of it, a risk assessment with every feature a driver ~4.4 KB) and a
+``conversations`` record at most ``WORST_CONVERSATION_BYTES``
 (measured 4,530); ``tests/unit/test_table_values.py`` builds both states and keeps these numbers
 true. Both are under ``MAX_TABLE_VALUE_BYTES`` (900,000;
 :mod:`pipeline.contracts.table_values`), which the agent also checks before each write (a
@@ -35,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched
+from pipeline.contracts.risk import RETENTION_EVENTS, RiskAssessment
 from pipeline.contracts.workflow import (
     Alert,
     ContactCount,
@@ -122,6 +124,9 @@ class CustomerState(BaseModel):
     conversations: dict[str, datetime] = Field(
         default_factory=dict, description="conversation → last activity (most recent kept)"
     )
+    last_purchase_at: datetime | None = None
+    last_offer_at: datetime | None = Field(None, description="Offer cooldown (event time).")
+    risk: RiskAssessment | None = Field(None, description="As of the latest customer message.")
     updated_at: datetime
 
     @classmethod
@@ -258,6 +263,8 @@ def record_event(
     state.interactions += 1
     state.seen = [*state.seen, event.interaction_id][-MAX_SEEN:]
     apply_traits(state, event, rules)
+    if event.event_name in RETENTION_EVENTS:
+        state.last_purchase_at = max(state.last_purchase_at or at, at)
     # A text the model cannot read is still a customer talking: contact, waiting and SLA count.
     unreadable = event.unscored_reason == UNSUPPORTED_LANGUAGE
     talks = event.scored or unreadable or event.channel in ("chat", "email", "voice", "survey")
@@ -416,5 +423,7 @@ def profile_of(state: CustomerState) -> Profile:
         waiting=sorted(state.waiting.values(), key=lambda w: w.since),
         alerts_opened=state.alerts_opened,
         alerts_suppressed=state.alerts_suppressed,
+        last_purchase_at=state.last_purchase_at,
+        risk=state.risk,
         updated_at=state.updated_at,
     )

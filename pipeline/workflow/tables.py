@@ -18,6 +18,7 @@ from datetime import datetime
 
 from pipeline.contracts.table_values import TableValueTooLarge, check_table_value
 from pipeline.metrics import Metrics
+from pipeline.offers.decide import OfferBudget
 from pipeline.workflow.config import WorkflowRules
 from pipeline.workflow.engine import EventOutcome, TickOutcome
 from pipeline.workflow.rules import next_deadline
@@ -74,12 +75,25 @@ class WorkflowTables:
     """Reads and writes of the workflow state; every write keeps ``deadlines`` current."""
 
     def __init__(
-        self, customers: Table, conversations: Table, deadlines: Deadlines, metrics: Metrics
+        self,
+        customers: Table,
+        conversations: Table,
+        deadlines: Deadlines,
+        metrics: Metrics,
+        budgets: Table | None = None,
     ) -> None:
         self.customers = customers
         self.conversations = conversations
         self.deadlines = deadlines
         self.metrics = metrics
+        self.budgets = budgets
+        """``offer_budget``: input partition → its :class:`OfferBudget` of the day (with a
+        policy only); written by the events of that partition, so co-partitioned like the rest."""
+
+    def budget(self, partition: int) -> OfferBudget | None:
+        """What ``partition`` has spent on offers (its latest day), or None."""
+        raw = self.budgets.get(str(partition).encode()) if self.budgets is not None else None
+        return OfferBudget.model_validate_json(raw) if raw else None
 
     def customer(self, key: str) -> CustomerState | None:
         """The customer's state, or None for a customer this table has not seen."""
@@ -100,7 +114,9 @@ class WorkflowTables:
                 convs[name] = ConversationState.model_validate_json(raw)
         return convs
 
-    def write_event_state(self, key: str, conv_key: str, outcome: EventOutcome) -> None:
+    def write_event_state(
+        self, key: str, conv_key: str, outcome: EventOutcome, partition: int | None = None
+    ) -> None:
         """Write the customer's and the conversation's new state; both are checked against
         the table value bound first, and if one is over it neither is written (the previous
         state stays, the event has gone on; pipeline/contracts/table_values.py)."""
@@ -124,6 +140,8 @@ class WorkflowTables:
             self.conversations[conv_key.encode()] = conversation
         for name in outcome.dropped_conversations:
             self.conversations.pop(f"{key}/{name}".encode(), None)
+        if outcome.budget is not None and self.budgets is not None and partition is not None:
+            self.budgets[str(partition).encode()] = outcome.budget.model_dump_json().encode()
         self.deadlines.remember(key, outcome.deadline)
 
     def write_tick_state(self, key: str, outcome: TickOutcome) -> None:

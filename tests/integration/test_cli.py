@@ -85,7 +85,7 @@ def test_topics_create_is_idempotent(pipeline_settings: Settings) -> None:
     assert first.returncode == 0, first.stderr
     assert "exists " in first.stdout  # the fixture created them already
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == len(topic_specs(pipeline_settings.topics, 4)) == 16
+    assert len(lines) == len(topic_specs(pipeline_settings.topics, 4)) == 18
     assert any(f"{pipeline_settings.topics.interactions}  (4 partitions)" in line for line in lines)
     assert any(f"{pipeline_settings.topics.resolve}  (1 partitions)" in line for line in lines)
 

@@ -1,11 +1,13 @@
-"""The pieces fitted on top of the ONNX graph: the sentiment decision rule and the urgency layer."""
+"""The pieces fitted on top of the ONNX graph: the sentiment decision rule and the two layers."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from pipeline.scoring.card import HeadSpec
-from pipeline.scoring.urgency_layer import UrgencyLayer, layer_inputs
+from pipeline.scoring.layers import LinearLayer, layer_inputs
+from pipeline.scoring.scorer import Scorer
+from pipeline.settings import Settings
 from pipeline.training.sentiment_rule import OFFSET_GRID, fit_offsets
 
 LABELS = ["negative", "neutral", "positive"]
@@ -50,7 +52,7 @@ def test_urgency_layer_inputs_are_unit_length_and_probabilities_sum_to_one() -> 
     inputs = layer_inputs(embedding, probabilities, ["embedding", "sentiment", "urgency"])
     assert inputs.shape == (4, 8 + 3 + 4)
     np.testing.assert_allclose(np.linalg.norm(inputs, axis=1), 1.0)
-    layer = UrgencyLayer(
+    layer = LinearLayer(
         labels=["low", "normal", "high", "critical"],
         features=["embedding", "sentiment", "urgency"],
         weights=rng.normal(size=(4, 15)).tolist(),
@@ -59,3 +61,38 @@ def test_urgency_layer_inputs_are_unit_length_and_probabilities_sum_to_one() -> 
     probs = layer.probabilities(inputs)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
     assert (probs.argmax(axis=1) == 3).all()  # the bias dominates unit-length inputs
+
+
+def test_a_layer_temperature_softens_its_probabilities() -> None:
+    layer = LinearLayer(
+        labels=LABELS,
+        features=["embedding"],
+        weights=[[2.0, 0.0], [0.0, 0.0], [0.0, 2.0]],
+        bias=[0.0, 0.0, 0.0],
+        temperature=2.0,
+    )
+    expected = np.exp(np.array([2.0, 0.0, 0.0]) / 2.0)
+    np.testing.assert_allclose(
+        layer.probabilities(np.array([[1.0, 0.0]]))[0], expected / expected.sum()
+    )
+
+
+def test_the_sentiment_layer_decides_sentiment_and_leaves_the_urgency_layer_alone() -> None:
+    """The urgency layer was fitted on the sentiment head's probabilities: it must keep
+    reading those, whatever the sentiment layer reports."""
+    plain = Scorer(Settings().model_dir)
+    assert plain.card.urgency_layer is not None
+    text = ["Thank you so much, the new card arrived and works perfectly!"]
+    pooled, _ = plain.pooled(text)
+    dim = pooled[str(plain.card.embedding_output)].shape[1]
+    always_negative = LinearLayer(
+        labels=LABELS, features=["embedding"], weights=[[0.0] * dim] * 3, bias=[6.0, 0.0, 0.0]
+    )
+    layered = Scorer(Settings().model_dir)
+    layered.card = plain.card.model_copy(update={"sentiment_layer": always_negative})
+    without = plain.card.model_copy(update={"sentiment_layer": None})
+    plain.card = without
+    before, after = plain.score(text)[0].scores, layered.score(text)[0].scores
+    assert before.sentiment is not None and before.sentiment.label == "positive"
+    assert after.sentiment is not None and after.sentiment.label == "negative"
+    assert after.urgency == before.urgency

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from faust.types import TP
 from faust.types.enums import ProcessingGuarantee
 
 from pipeline.settings import Settings
-from pipeline.streaming import transport
 from pipeline.streaming.app import build_app
 from pipeline.streaming.transport import SCHEME, GenerationSafeConsumer, Transport, broker_urls
 
@@ -174,85 +172,3 @@ def test_partitions_without_a_committed_offset_start_from_the_beginning(
     seeks = _recorded_seeks(monkeypatch, consumer)
     asyncio.run(consumer.perform_seek())
     assert seeks == {B: 0}  # A is at its committed offset; the changelog is recovery's
-
-
-VOICE = TP("cx.raw.voice", 1)
-
-
-def _acked(consumer: Any, tp: TP, *offsets: int) -> None:
-    consumer._acked[tp].extend(offsets)
-    consumer._acked_index[tp].update(offsets)
-
-
-def test_faust_alone_commits_past_a_record_it_never_processed(tmp_path: Path) -> None:
-    """Why the check exists: record 89 (at the committed offset) was never acknowledged."""
-    _, consumer = _consumer(tmp_path)
-    consumer._committed_offset[VOICE] = 89
-    _acked(consumer, VOICE, 90, 91)
-    assert FaustConsumer._new_offset(consumer, VOICE) == 92
-
-
-def test_no_commit_until_the_record_at_the_committed_offset_is_processed(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    _, consumer = _consumer(tmp_path)
-    consumer._committed_offset[VOICE] = 89
-    _acked(consumer, VOICE, 90, 91)
-    assert consumer._new_offset(VOICE) is None
-    assert "commit of cx.raw.voice[1] held at offset 89" in caplog.text
-    _acked(consumer, VOICE, 89)
-    assert consumer._new_offset(VOICE) == 92
-
-
-def test_a_gap_faust_recorded_at_the_committed_offset_does_not_hold_the_commit(
-    tmp_path: Path,
-) -> None:
-    """Offsets that do not exist (compaction, transaction markers) are Faust's gaps."""
-    _, consumer = _consumer(tmp_path)
-    consumer._committed_offset[VOICE] = 89
-    consumer._gap[VOICE].addi(89, 90)
-    _acked(consumer, VOICE, 90, 91)
-    assert consumer._new_offset(VOICE) == 92
-
-
-def test_with_nothing_committed_the_commit_starts_where_reading_started(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, consumer = _consumer(tmp_path)
-
-    async def faust_seek(self: Any, partition: TP, offset: int) -> None:
-        return None
-
-    monkeypatch.setattr(FaustConsumer, "seek", faust_seek)
-    asyncio.run(consumer.seek(VOICE, 0))
-    _acked(consumer, VOICE, 1, 2)
-    assert consumer._new_offset(VOICE) is None  # record 0 not processed
-    _acked(consumer, VOICE, 0)
-    assert consumer._new_offset(VOICE) == 3
-
-
-def test_a_lasting_hole_makes_the_partition_read_again_from_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, consumer = _consumer(tmp_path)
-    seeks = _recorded_seeks(monkeypatch, consumer)
-    monkeypatch.setattr(consumer, "assignment", lambda: {VOICE})
-    consumer._committed_offset[VOICE] = 89
-    _acked(consumer, VOICE, 90)
-    now = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
-
-    async def commit_at(seconds_later: float) -> int | None:
-        now[0] = 1000.0 + seconds_later
-        offset: int | None = consumer._new_offset(VOICE)
-        await asyncio.sleep(0)  # let a seek back run
-        return offset
-
-    assert asyncio.run(commit_at(0)) is None  # first seen: logged only
-    assert asyncio.run(commit_at(transport.HOLE_REFETCH_S - 1)) is None
-    assert seeks == {}
-    assert asyncio.run(commit_at(transport.HOLE_REFETCH_S + 1)) is None
-    assert seeks == {VOICE: 89}
-    del seeks[VOICE]
-    assert asyncio.run(commit_at(transport.HOLE_REFETCH_S * 3)) is None
-    assert seeks == {}  # read again once per hole

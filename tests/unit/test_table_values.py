@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipeline.contracts.risk import RiskAssessment
 from pipeline.contracts.table_values import (
     MAX_TABLE_VALUE_BYTES,
     TableValueTooLarge,
     check_table_value,
 )
 from pipeline.contracts.workflow import Alert, Evidence, Routing, SentimentPoint, Waiting
+from pipeline.risk.features import FEATURE_NAMES
+from pipeline.risk.model import Coefficients
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.state import (
     MAX_CONTACTS,
@@ -125,6 +128,19 @@ def alert(i: int) -> Alert:
     )
 
 
+def worst_risk() -> RiskAssessment:
+    """Every feature a driver, each value at an absurd width, the longest version allowed."""
+    every = Coefficients(intercept=0.0, weights=dict.fromkeys(FEATURE_NAMES, -9.9999))
+    score = every.score(dict.fromkeys(FEATURE_NAMES, -99_999.9999))
+    return RiskAssessment(
+        churn_risk=score,
+        escalation_risk=score,
+        model_version="v" * 64,
+        assessed_at=T,
+        interaction_id=IX,
+    )
+
+
 def waiting(i: int) -> Waiting:
     return Waiting(conversation=conv(i), channel="email", since=T, asked_at=T, interaction_id=IX)
 
@@ -156,6 +172,8 @@ def test_a_customer_state_at_every_cap_is_under_its_documented_bound() -> None:
     state.waiting = {conv(i): waiting(i) for i in range(MAX_WAITING)}
     state.seen = [IX] * MAX_SEEN
     state.conversations = {conv(i): T for i in range(MAX_CONVERSATIONS)}
+    state.last_purchase_at = T
+    state.risk = worst_risk()
     size = check_table_value("customers", KEY.encode(), state.model_dump_json().encode())
     assert size <= WORST_CUSTOMER_BYTES < MAX_TABLE_VALUE_BYTES
 

@@ -40,6 +40,7 @@ from pipeline.resources import STATE_HOME
 from pipeline.scoring.onnx_model import OnnxModel
 from pipeline.settings import PROJECT_ROOT, Settings, local_settings
 from pipeline.streaming.admin import create_topics, end_offsets
+from pipeline.streaming.security import client_config
 from pipeline.tools.bench.scoring import MODEL_BATCHES, bench_interactions, model_only_rate
 from pipeline.tools.bench.transport import out_topic
 from pipeline.tools.local_stack import LocalStack, local_stack
@@ -127,7 +128,7 @@ class Bench:
     # -- measurements --------------------------------------------------------------------------
     def transport(self) -> float:
         settings = self.fresh("transport")
-        admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        admin = KafkaAdminClient(**client_config(settings))
         try:
             admin.create_topics([NewTopic(out_topic(settings), settings.partitions, 1)])
         finally:
@@ -264,7 +265,7 @@ def _latencies_ms(
 ) -> list[float]:
     """Received → written latency of every record of ``topic`` (from ``start`` offsets)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_config(settings),
         enable_auto_commit=False,
         consumer_timeout_ms=3000,
     )

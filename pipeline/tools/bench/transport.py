@@ -13,6 +13,7 @@ import faust
 from faust import Worker
 
 from pipeline.settings import Settings
+from pipeline.streaming.security import faust_credentials
 from pipeline.streaming.transport import broker_urls
 
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -30,6 +31,7 @@ def build_transport_app(settings: Settings) -> faust.App:
     app = faust.App(
         f"{settings.app_id}-transport",
         broker=broker_urls(settings.bootstrap_servers),
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         datadir=str(datadir),
         topic_partitions=settings.partitions,

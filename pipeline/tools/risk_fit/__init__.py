@@ -1,0 +1,1 @@
+"""``cxstream risk fit``: replay history, build decision-time examples, fit, evaluate, write."""
