@@ -333,6 +333,8 @@ def _print(
         f"{summary['alerts_suppressed']} suppressed by cooldown/rate limit, "
         f"{summary['duplicate_alert_ids']} duplicate ids)"
     )
+    emerging = summary["emerging_issues"]
+    print(f"  emerging issues     {len(emerging)}" + "".join(f"\n    - {e}" for e in emerging))
     print(f"  unaccounted         {summary['unaccounted']}")
     print(
         f"  metrics             {summary['metrics_url']} "

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.settings import Settings
 from pipeline.streaming.security import client_config
+from pipeline.trends.alerts import ALL_CUSTOMERS
 
 
 @dataclass
@@ -76,9 +77,15 @@ def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[dic
 
 
 def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Alert counts by type and status, and the most alerts any one customer got."""
+    """Alert counts by type and status, and the most alerts any one customer got.
+
+    Alerts about a pattern across customers (``emerging_issue``, customer key ``*``) count in
+    the totals and as ``emerging_issues``, never as one customer's alerts: the per-customer rate
+    limit does not apply to them.
+    """
     opened = [a for a in alerts if a["status"] == "opened"]
-    per_customer = Counter(a["customer_key"] for a in opened)
+    per_customer = Counter(a["customer_key"] for a in opened if a["customer_key"] != ALL_CUSTOMERS)
+    emerging = {a["alert_id"]: a for a in opened if a["customer_key"] == ALL_CUSTOMERS}
     latest = {p["customer_key"]: p for p in profiles}
     return {
         "alerts_opened": dict(sorted(Counter(a["type"] for a in opened).items())),
@@ -87,6 +94,7 @@ def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) 
         "max_alerts_per_customer": max(per_customer.values(), default=0),
         "alerts_suppressed": sum(p.get("alerts_suppressed", 0) for p in latest.values()),
         "duplicate_alert_ids": len(opened) - len({a["alert_id"] for a in opened}),
+        "emerging_issues": [a["reasons"][0] for a in emerging.values()],
     }
 
 

@@ -32,7 +32,9 @@ from pipeline.tools.runner import WorkerProcess
 from pipeline.workflow.config import DEFAULT_RULES_FILE
 from tests.waiting import wait_until
 
-DAY1 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+# Noon, three days ago: day 1's messages (spread over an hour and a few seconds) share its date
+# whenever the test runs. Budgets and alert dates follow event time.
+DAY1 = (datetime.now(UTC) - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
 POLICY = """\
 version: "e2e"
 daily_budget: 4
@@ -86,7 +88,20 @@ def _partition(key: str, partitions: int) -> int:
 
 
 def _send(settings: Settings, names: list[str], at: datetime) -> None:
-    produce(settings, [_chat(n, at + timedelta(minutes=i), settings) for i, n in enumerate(names)])
+    produce(settings, [_chat(n, at + timedelta(seconds=i), settings) for i, n in enumerate(names)])
+
+
+def _today() -> datetime:
+    """Now, at least a minute before the next UTC midnight (waits the day out otherwise), so
+    that the messages sent from it share today's date. Not earlier than now: the workflow's
+    cooldown does not let a message written before an alert closed (the expiry's wall-clock
+    time) open a new one."""
+    wait_until(
+        "a UTC day with a minute left",
+        lambda: datetime.now(UTC).strftime("%H:%M") != "23:59",
+        75,
+    )
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _keys(settings: Settings) -> dict[str, str]:
@@ -101,23 +116,36 @@ def _keys(settings: Settings) -> dict[str, str]:
 def _churn_alerts(settings: Settings, names: list[str], day: datetime) -> list[dict[str, Any]]:
     """The churn alerts opened on ``day`` for these customers, once each has one."""
     found: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {}
 
     def arrived() -> bool:
         nonlocal found
         known = _keys(settings)
         keys = {known[n] for n in names if n in known}
+        theirs = [
+            a for a in read_all(settings, settings.topics.alerts) if a["customer_key"] in keys
+        ]
         opened = {
             a["alert_id"]: a
-            for a in read_all(settings, settings.topics.alerts)
+            for a in theirs
             if a["type"] == "churn_signal"
             and a["status"] == "opened"
-            and a["customer_key"] in keys
             and a["opened_at"][:10] == day.date().isoformat()
         }
         found = list(opened.values())  # an alert redelivered after a rebalance counts once
+        seen.update(
+            customers_resolved=len(keys),
+            their_alerts=sorted({(a["type"], a["status"], a["opened_at"][:10]) for a in theirs}),
+        )
         return len(found) >= len(names)
 
-    wait_until("opened churn alerts", arrived, 120, every_s=1.0, detail=lambda: len(found))
+    wait_until(
+        "opened churn alerts",
+        arrived,
+        120,
+        every_s=1.0,
+        detail=lambda: f"{len(found)} of {len(names)}; {seen}",
+    )
     return found
 
 
@@ -167,7 +195,7 @@ def test_budget_and_cooldown_hold_across_a_worker_restart(
         offered_keys = {a["customer_key"] for a in offered}
         again = [n for n, key in _keys(settings).items() if key in offered_keys]
         wait_until("day-1 alerts expired", lambda: _expired(settings, offered_keys), 60)
-        day2 = datetime.now(UTC).replace(microsecond=0)
+        day2 = _today()
         _send(settings, again, day2)
         repeat = _churn_alerts(settings, again, day2)
         assert {a["customer_key"] for a in repeat} == offered_keys
