@@ -142,6 +142,12 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.commits_held = Counter(
+            "cxstream_commits_held_total",
+            "Offset commits held back because they would pass a record still being processed.",
+            ["topic"],
+            registry=r,
+        )
         self.output_retries = Counter(
             "cxstream_output_retries_total",
             "Records a stage sent again after a transient write error (broker away, timeout).",

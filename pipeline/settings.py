@@ -331,7 +331,7 @@ class Settings(BaseSettings):
     reply_templates: Path | None = Field(
         None,
         description="Approved reply templates YAML for next-best-actions (by intent); default: "
-        "the bundled pipeline/workflow/templates.yaml.",
+        "the bundled pipeline/replies/templates.yaml.",
     )
     offer_policy: Path | None = Field(
         None,

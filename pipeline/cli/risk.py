@@ -36,31 +36,70 @@ def risk_fit(
     train_share: Annotated[
         float, typer.Option(min=0.1, max=0.9, help="Share of the time range to fit on.")
     ] = 0.7,
+    lake: Annotated[
+        str | None,
+        typer.Option(
+            help="Fit on the Parquet lake's enriched table at this directory or pyarrow URI "
+            "(written by cxstream sink: a longer history than the topic retains) instead of "
+            "cx.enriched."
+        ),
+    ] = None,
     per_partition: Annotated[
-        int,
-        typer.Option(help="Records read from each cx.enriched partition (newest kept)."),
-    ] = 1_000_000,
+        int | None,
+        typer.Option(
+            help="Records read from each cx.enriched partition (newest kept; default 1,000,000)."
+        ),
+    ] = None,
     bootstrap: Bootstrap = None,
     prefix: Prefix = None,
 ) -> None:
     """Replay history, build features as of each message, fit on the earlier part of the
-    time range, print AUC, calibration and lift on the later part, write the coefficients."""
+    time range, print AUC, calibration and lift on the later part, write the coefficients.
+
+    The history is cx.enriched (what the topic retains), the lake's enriched table (--lake)
+    or a synthetic one (--synthetic); the card names which.
+    """
     from pipeline.tools.risk_fit.card import SYNTHETIC_NOTE, metrics_lines
     from pipeline.tools.risk_fit.fit import NotEnoughHistory
     from pipeline.tools.risk_fit.run import fit_history
     from pipeline.workflow.config import cached_rules
 
+    if lake is not None and (
+        synthetic is not None or per_partition is not None or bootstrap or prefix
+    ):
+        raise fail(
+            "--lake reads the lake, not Kafka: leave out --synthetic, --per-partition, "
+            "--bootstrap and --prefix"
+        )
     settings = command_settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     if synthetic is not None:
         from pipeline.tools.synthetic.outcomes import outcome_history
 
         history = outcome_history(synthetic, days, seed)
         source = f"a synthetic history ({synthetic} customers, {days} days, seed {seed})"
+    elif lake is not None:
+        from pipeline.lake.read import NoLakeTable
+        from pipeline.tools.risk_fit.history import read_enriched_lake
+
+        try:
+            found = read_enriched_lake(lake)
+        except NoLakeTable as exc:
+            raise fail(f"{exc} (cxstream sink writes it)") from exc
+        except Exception as exc:
+            raise fail(f"reading the lake at {lake} failed: {exc}") from exc
+        if found.invalid:
+            typer.echo(
+                f"{found.invalid} enriched rows do not validate and were left out "
+                f"(first: {found.first_error})",
+                err=True,
+            )
+        history, source = found.records, found.source
     else:
         from pipeline.tools.risk_fit.history import read_enriched
 
         try:
-            history = read_enriched(settings, per_partition, timeout_s=300.0)
+            limit = 1_000_000 if per_partition is None else per_partition
+            history = read_enriched(settings, limit, timeout_s=300.0)
         except Exception as exc:
             raise fail(f"reading {settings.topics.enriched} failed: {exc}") from exc
         source = f"{len(history)} records of {settings.topics.enriched}"

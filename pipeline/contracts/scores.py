@@ -50,6 +50,24 @@ class UrgencyScore(BaseModel):
     probabilities: dict[str, float]
 
 
+class ReplyTemplateScore(BaseModel):
+    """The approved reply template suggested for the message: the closest of its intent's."""
+
+    name: str = Field(description="The template's name in the reply templates file.")
+    similarity: float = Field(
+        ge=-1,
+        le=1,
+        description="Cosine similarity of the message's sentence vector to the closest of the "
+        "template's examples (its text, when it has none).",
+    )
+    candidates: int = Field(
+        1,
+        ge=0,
+        description="How many templates list the message's intent (a template of another "
+        "intent is suggested only when the message nearly restates one of its examples).",
+    )
+
+
 class Scores(BaseModel):
     """What the model says about one text."""
 
@@ -57,6 +75,11 @@ class Scores(BaseModel):
     emotions: list[LabelScore] = Field(default_factory=list, description="Top emotions.")
     intent: IntentScore | None = None
     urgency: UrgencyScore | None = None
+    reply_template: ReplyTemplateScore | None = Field(
+        None,
+        description="The reply template the score stage suggests by intent and similarity "
+        "(CXSTREAM_REPLY_TEMPLATES; docs/risk.md, Next-best-actions).",
+    )
 
 
 class Provenance(BaseModel):

@@ -131,3 +131,38 @@ def model_row(model: type[BaseModel], dumped: dict[str, Any]) -> dict[str, Any]:
         name: _arrow_value(info.annotation, dumped.get(name))
         for name, info in model.model_fields.items()
     }
+
+
+def _python_value(annotation: Any, value: Any) -> Any:
+    """The inverse of :func:`_arrow_value`: a value read from the lake as the contract takes it."""
+    if value is None:
+        return None
+    inner, _ = _unwrap_optional(annotation)
+    if _is_json(inner):
+        return json.loads(value)
+    origin = get_origin(inner)
+    if origin is list:
+        (item,) = get_args(inner)
+        return [_python_value(item, v) for v in value]
+    if origin is dict:
+        _, item = get_args(inner)
+        return {k: _python_value(item, v) for k, v in value}
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return row_fields(inner, value)
+    return value
+
+
+def row_fields(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
+    """A lake row (``to_pylist()``) as the fields ``model.model_validate`` takes.
+
+    JSON text becomes values again and Arrow maps dicts; the Kafka columns are left out. A null
+    in a field the contract does not allow to be null (a file written before the field was
+    added) is left out too, so the field's default applies instead of failing validation.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        value = row.get(name)
+        if value is None and not _unwrap_optional(info.annotation)[1] and not info.is_required():
+            continue
+        fields[name] = _python_value(info.annotation, value)
+    return fields

@@ -20,9 +20,12 @@ from faust.types import EventT
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched, Interaction, ReasonCode, SourceRef
 from pipeline.metrics import Metrics
+from pipeline.replies.library import load_templates
+from pipeline.scoring.custom_intents.embedding import scorer_embedder
 from pipeline.scoring.custom_intents.predict import CustomIntents
 from pipeline.scoring.custom_intents.runtime import load_custom_intents
 from pipeline.scoring.enrich import enrich
+from pipeline.scoring.reply_templates import TemplateMatcher
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import Settings
 from pipeline.streaming.delivery import Output, Pending, Source, Writer, hold, release
@@ -71,6 +74,26 @@ def _load_scorer(settings: Settings, metrics: Metrics, rules_label: str) -> Scor
     return scorer
 
 
+def load_reply_templates(settings: Settings, scorer: Scorer) -> TemplateMatcher | None:
+    """The reply templates (``CXSTREAM_REPLY_TEMPLATES``) embedded with the scoring model, so
+    each scored message carries the closest template of its intent; None when the model has
+    no embedding output (the workflow then suggests by intent alone)."""
+    if not scorer.card.embedding_output:
+        log.warning("reply templates: the model has no embedding output; chosen by intent only")
+        return None
+    started = time.perf_counter()
+    library = load_templates(settings.reply_templates)
+    matcher = TemplateMatcher.embedded(library, scorer_embedder(scorer))
+    log.info(
+        "reply templates %s: %d templates, %d phrases embedded in %.1f s",
+        library.version,
+        len(library.templates),
+        matcher.phrases,
+        time.perf_counter() - started,
+    )
+    return matcher
+
+
 class BatchScorer:
     """One micro-batch parsed, scored and serialised; runs in the onnx worker thread."""
 
@@ -80,11 +103,13 @@ class BatchScorer:
         settings: Settings,
         metrics: Metrics,
         custom_intents: CustomIntents | None,
+        reply_templates: TemplateMatcher | None = None,
     ) -> None:
         self.scorer = scorer
         self.emit_embeddings = settings.emit_embeddings
         self.metrics = metrics
         self.custom_intents = custom_intents
+        self.reply_templates = reply_templates
 
     def __call__(self, sources: list[Source]) -> tuple[list[Scored], list[Exception | None]]:
         """Parse, score and serialise in the worker thread: (key, body, channel, raw source)
@@ -127,6 +152,7 @@ class BatchScorer:
                 self.scorer,
                 emit_embeddings=self.emit_embeddings,
                 custom_intents=self.custom_intents,
+                reply_templates=self.reply_templates,
             )
         return [
             Enriched(**ix.model_dump(), scored=False, unscored_reason="scoring disabled")
@@ -206,7 +232,8 @@ def add_scoring(
         if scorer is not None and settings.intent_pack is not None
         else None
     )
-    score_batch = BatchScorer(scorer, settings, metrics, custom_intents)
+    reply_templates = load_reply_templates(settings, scorer) if scorer is not None else None
+    score_batch = BatchScorer(scorer, settings, metrics, custom_intents, reply_templates)
     stage = ScoreStage(score_batch, scored, score_writer, metrics, watches.stage("score"))
 
     @app.agent(interactions, name="score")

@@ -1,6 +1,12 @@
 """Raw message bytes → one standard :class:`Interaction` (or an ``InputError`` with a reason code).
 
 Pure and stateless: identity and dedupe happen later, in :mod:`pipeline.resolve.resolver`.
+
+Why this module is a little over 400 lines: one builder (``_Build``) holds the checks every
+channel shares (timestamps, identifiers, lengths, redaction, text cleaning) and one short method
+per channel maps that channel's fields onto them. The field-level work lives in
+:mod:`pipeline.standardise.normalise`; splitting the five channel methods into five modules would
+put each next to nothing and the shared checks far away.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ from pipeline.streaming.liveness import (
 from pipeline.streaming.offset_watch import OffsetWatches
 from pipeline.streaming.security import faust_credentials
 from pipeline.streaming.state_store import MemoryBudget, budget_for, store_url, table_options
-from pipeline.streaming.transport import broker_urls
+from pipeline.streaming.transport import GenerationSafeConsumer, broker_urls
 from pipeline.streaming.watchdog import fresh
 from pipeline.trends.agent import add_trends
 from pipeline.workflow.agent import add_workflow
@@ -102,6 +102,7 @@ def build_app(
     if budget is not None:
         _add_store_memory(app, budget, metrics)
     _add_offset_watches(app, watches)
+    _add_commit_hold_count(app, metrics)
     _add_health(app, crumbs, list(writers.values()), lag)
     return app
 
@@ -278,6 +279,16 @@ def _add_offset_watches(app: faust.App, watches: OffsetWatches) -> None:
     @app.timer(OFFSET_CHECK_EVERY_S)  # type: ignore[untyped-decorator]
     async def offset_holes() -> None:
         watches.check()
+
+
+def _add_commit_hold_count(app: faust.App, metrics: Metrics) -> None:
+    """``cxstream_commits_held_total`` from the consumer (pipeline/streaming/transport.py)."""
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def count_held_commits(sender: Any, assigned: Any, **_: Any) -> None:
+        consumer = app.consumer
+        if isinstance(consumer, GenerationSafeConsumer) and consumer.on_commit_held is None:
+            consumer.on_commit_held = lambda tp: metrics.commits_held.labels(topic=tp.topic).inc()
 
 
 def _add_store_memory(app: faust.App, budget: MemoryBudget, metrics: Metrics) -> None:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -42,7 +42,7 @@ from pipeline.training import (
 )
 from pipeline.training.calibrate import calibrate, int8_fp32_drops, run_onnx
 from pipeline.training.card_text import write_card
-from pipeline.training.data_mix import load_splits, training_data
+from pipeline.training.data_mix import Splits, load_splits, training_data
 from pipeline.training.export import (
     DEFAULT_OPSET,
     export_onnx,
@@ -54,6 +54,7 @@ from pipeline.training.train import (
     BASE_MODEL,
     EMBEDDING_OUTPUT,
     HEAD_NAMES,
+    MultiHeadModel,
     TrainConfig,
     base_model_dir,
     build_model,
@@ -63,6 +64,9 @@ from pipeline.training.train import (
     tokenize,
     train,
 )
+
+if TYPE_CHECKING:
+    from pipeline.scoring.onnx_model import OnnxModel
 
 NAME = "cx-minilm-multihead"
 VERSION = "2.0.0"
@@ -152,13 +156,8 @@ def build(
 
     with step("load data", timings):
         splits = load_splits(data_dir, max_train, max_eval, seed)
-        banking_labels = D.banking77_labels(data_dir)
-        labels = head_labels(banking_labels)
-        for source, note in splits.train_notes.items():
-            log(f"   {source}: {note}")
-        urgency = D.label_counts(splits.train, "urgency")
-        log(f"   training rows {len(splits.train)}; urgency {urgency}")
-        log(f"   intent {D.label_counts(splits.train, 'intent')}")
+        labels = head_labels(D.banking77_labels(data_dir))
+        _log_training_rows(splits)
 
     with step("tokenize", timings):
         tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
@@ -179,97 +178,36 @@ def build(
     try:
         with step("export ONNX + quantise int8", timings):
             sample = tokenize([e.text for e in splits.sst2_dev[:8]], tokenizer, RUNTIME_MAX_LENGTH)
-            diff = export_onnx(model, work / "model.onnx", pad_id=pad_id, check_ids=sample)
-            log(f"   fp32 ONNX vs torch max |diff| {diff:.2e}")
-            if diff > 1e-3:
-                raise RuntimeError(f"ONNX export disagrees with torch (max |diff| {diff:.3g})")
-            quantize_int8(work / "model.onnx", staging / "model.onnx")
-            runtime_tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
-            runtime_tokenizer.no_padding()
-            runtime_tokenizer.enable_truncation(max_length=RUNTIME_MAX_LENGTH)
-            runtime_tokenizer.save(str(staging / "tokenizer.json"), pretty=False)
-            shutil.copy(staging / "tokenizer.json", work / "tokenizer.json")
-            for path in (work / "model.onnx", staging / "model.onnx"):
-                log(f"   {path.name} {path.stat().st_size / 2**20:.1f} MiB ({path.parent.name})")
-
-        def card_for(directory: Path, heads: list[HeadSpec], **extra: Any) -> ModelCard:
-            return ModelCard(
-                name=NAME,
-                version=VERSION,
-                sha256=file_sha256(directory / "model.onnx"),
-                base_model=BASE_MODEL,
-                max_length=RUNTIME_MAX_LENGTH,
-                inputs=["input_ids", "attention_mask"],
-                embedding_output=EMBEDDING_OUTPUT,
-                heads=heads,
-                urgency_levels=dict(taxonomy.DEFAULT_URGENCY_LEVELS),
-                quantization=QUANTIZATION,
-                **extra,
-            )
+            _export_int8(model, pad_id, sample, fp32_dir=work, int8_dir=staging)
 
         activations = {h: ("sigmoid" if h == "emotion" else "softmax") for h in HEAD_NAMES}
         plain_heads = [
-            HeadSpec(
-                name=h,
-                output=output_name(h),
-                activation=activations[h],
-                labels=labels[h],
-                temperature=1.0,
-                threshold=None,
-            )
+            HeadSpec(name=h, output=output_name(h), activation=activations[h], labels=labels[h])
             for h in HEAD_NAMES
         ]
-        (staging / "model_card.json").write_text(
-            card_for(staging, plain_heads).model_dump_json(indent=2), "utf-8"
-        )
-        (work / "model_card.json").write_text(
-            card_for(work, plain_heads).model_dump_json(indent=2), "utf-8"
-        )
+        for directory in (staging, work):
+            (directory / "model_card.json").write_text(
+                card_for(directory, plain_heads).model_dump_json(indent=2), "utf-8"
+            )
         int8 = OnnxModel(staging)
 
         with step("run int8 ONNX on calibration + evaluation sets", timings):
-            sets = {
-                "bank_holdout": splits.bank_holdout,
-                "go_dev": splits.go_dev,
-                "clinc_val": splits.clinc_val,
-                "sst2_dev": splits.sst2_dev,
-                "go_test": splits.go_test,
-                "bank_test": splits.bank_test,
-                "cx_intent_test": splits.cx_intent_test,
-            }
-            out: dict[str, dict[str, Array]] = {}
-            for key, rows in sets.items():
-                began = time.perf_counter()
-                out[key] = run_onnx(int8, [e.text for e in rows])
-                log(f"   {key}: {len(rows)} texts in {time.perf_counter() - began:.1f}s")
+            out = _run_calibration_sets(int8, splits)
 
         with step("calibrate", timings):
             calibration, heads, levels = calibrate(out, splits, labels, activations)
 
-        metrics: dict[str, float] = {}
         with step("int8 vs fp32 fidelity + throughput", timings):
             rng = random.Random(seed)
-            pool = [
-                e.text
-                for e in splits.sst2_dev + splits.go_test + splits.bank_test + splits.cx_intent_test
-            ]
-            texts = rng.sample(pool, min(FIDELITY_TEXTS, len(pool)))
-            fp32 = OnnxModel(work)
             thresholds = {h.name: h.threshold for h in heads if h.threshold is not None}
-            fid = fidelity(run_onnx(int8, texts), run_onnx(fp32, texts), activations, thresholds)
-            fid.update(int8_fp32_drops(int8, fp32, splits, labels))
-            metrics.update(fid)
-            log("   " + ", ".join(f"{k} {v:.4f}" for k, v in fid.items()))
-            bench = rng.sample(pool, min(THROUGHPUT_TEXTS, len(pool)))
-            int8.run(bench[:THROUGHPUT_BATCH])  # warm-up
-            began = time.perf_counter()
-            for start in range(0, len(bench), THROUGHPUT_BATCH):
-                int8.run(bench[start : start + THROUGHPUT_BATCH])
-            seconds = time.perf_counter() - began
-            metrics["sequences_per_second"] = round(len(bench) / seconds, 1)
-            calibration["fidelity_texts"] = len(texts)
+            fp32 = OnnxModel(work)
+            metrics, fidelity_texts = _fidelity(
+                int8, fp32, splits, labels, activations, thresholds, rng
+            )
+            calibration["fidelity_texts"] = fidelity_texts
+            metrics["sequences_per_second"], bench_texts = _throughput(int8, splits, rng)
             calibration["throughput"] = {
-                "texts": len(bench),
+                "texts": bench_texts,
                 "batch": THROUGHPUT_BATCH,
                 "machine": cpu_summary(),
                 "note": "OnnxModel.run (tokenise + pad + onnxruntime), evaluation texts in "
@@ -277,23 +215,7 @@ def build(
             }
             log(f"   {metrics['sequences_per_second']:.1f} sequences/s (int8, batch 32)")
 
-        total = time.perf_counter() - STARTED
-        created = {
-            **_versions(),
-            "seed": str(seed),
-            "epochs": str(epochs),
-            "train_max_length": str(config.max_length),
-            "train_steps": str(summary["steps"]),
-            "train_precision": summary["precision"],
-            "train_seconds": f"{summary['seconds']:.0f}",
-            "wall_seconds": f"{total:.0f}",
-            "step_seconds": json.dumps(timings),
-            "machine": cpu_summary(),
-            "torch_threads": str(threads),
-            "onnx_opset": str(DEFAULT_OPSET),
-            "command": "python -m pipeline.training.build " + " ".join(sys.argv[1:]),
-            "recipe": recipe_text(config, summary),
-        }
+        created = _created_with(config, summary, timings, seed=seed, threads=threads)
         card = card_for(
             staging,
             heads,
@@ -312,6 +234,144 @@ def build(
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+    _fit_after_export(out_dir, data_dir, timings, max_eval=max_eval, seed=seed)
+    log(f"wrote {out_dir} in {(time.perf_counter() - STARTED) / 60:.1f} min: {timings}")
+    return load_card(out_dir)
+
+
+def _log_training_rows(splits: Splits) -> None:
+    for source, note in splits.train_notes.items():
+        log(f"   {source}: {note}")
+    urgency = D.label_counts(splits.train, "urgency")
+    log(f"   training rows {len(splits.train)}; urgency {urgency}")
+    log(f"   intent {D.label_counts(splits.train, 'intent')}")
+
+
+def _export_int8(
+    model: MultiHeadModel, pad_id: int, sample: list[list[int]], *, fp32_dir: Path, int8_dir: Path
+) -> None:
+    """Export ``model`` to fp32 ONNX (checked against torch on ``sample``), quantise it to int8,
+    and write the runtime tokenizer (truncating at ``RUNTIME_MAX_LENGTH``) beside both."""
+    from tokenizers import Tokenizer
+
+    diff = export_onnx(model, fp32_dir / "model.onnx", pad_id=pad_id, check_ids=sample)
+    log(f"   fp32 ONNX vs torch max |diff| {diff:.2e}")
+    if diff > 1e-3:
+        raise RuntimeError(f"ONNX export disagrees with torch (max |diff| {diff:.3g})")
+    quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx")
+    runtime_tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
+    runtime_tokenizer.no_padding()
+    runtime_tokenizer.enable_truncation(max_length=RUNTIME_MAX_LENGTH)
+    runtime_tokenizer.save(str(int8_dir / "tokenizer.json"), pretty=False)
+    shutil.copy(int8_dir / "tokenizer.json", fp32_dir / "tokenizer.json")
+    for path in (fp32_dir / "model.onnx", int8_dir / "model.onnx"):
+        log(f"   {path.name} {path.stat().st_size / 2**20:.1f} MiB ({path.parent.name})")
+
+
+def card_for(directory: Path, heads: list[HeadSpec], **extra: Any) -> ModelCard:
+    """The card of the model in ``directory`` (its sha256) with these heads."""
+    return ModelCard(
+        name=NAME,
+        version=VERSION,
+        sha256=file_sha256(directory / "model.onnx"),
+        base_model=BASE_MODEL,
+        max_length=RUNTIME_MAX_LENGTH,
+        inputs=["input_ids", "attention_mask"],
+        embedding_output=EMBEDDING_OUTPUT,
+        heads=heads,
+        urgency_levels=dict(taxonomy.DEFAULT_URGENCY_LEVELS),
+        quantization=QUANTIZATION,
+        **extra,
+    )
+
+
+def _run_calibration_sets(int8: OnnxModel, splits: Splits) -> dict[str, dict[str, Array]]:
+    """Raw int8 outputs of every calibration and evaluation set, by set name."""
+    sets = {
+        "bank_holdout": splits.bank_holdout,
+        "go_dev": splits.go_dev,
+        "clinc_val": splits.clinc_val,
+        "sst2_dev": splits.sst2_dev,
+        "go_test": splits.go_test,
+        "bank_test": splits.bank_test,
+        "cx_intent_test": splits.cx_intent_test,
+    }
+    out: dict[str, dict[str, Array]] = {}
+    for key, rows in sets.items():
+        began = time.perf_counter()
+        out[key] = run_onnx(int8, [e.text for e in rows])
+        log(f"   {key}: {len(rows)} texts in {time.perf_counter() - began:.1f}s")
+    return out
+
+
+def _evaluation_pool(splits: Splits) -> list[str]:
+    return [
+        e.text for e in splits.sst2_dev + splits.go_test + splits.bank_test + splits.cx_intent_test
+    ]
+
+
+def _fidelity(
+    int8: OnnxModel,
+    fp32: OnnxModel,
+    splits: Splits,
+    labels: dict[str, list[str]],
+    activations: dict[str, str],
+    thresholds: dict[str, float],
+    rng: random.Random,
+) -> tuple[dict[str, float], int]:
+    """int8 vs fp32 agreement on up to ``FIDELITY_TEXTS`` evaluation texts and metric drops,
+    and how many texts were compared."""
+    pool = _evaluation_pool(splits)
+    texts = rng.sample(pool, min(FIDELITY_TEXTS, len(pool)))
+    fid = fidelity(run_onnx(int8, texts), run_onnx(fp32, texts), activations, thresholds)
+    fid.update(int8_fp32_drops(int8, fp32, splits, labels))
+    log("   " + ", ".join(f"{k} {v:.4f}" for k, v in fid.items()))
+    return fid, len(texts)
+
+
+def _throughput(int8: OnnxModel, splits: Splits, rng: random.Random) -> tuple[float, int]:
+    """int8 sequences per second over up to ``THROUGHPUT_TEXTS`` evaluation texts (batch 32),
+    and how many texts were run."""
+    pool = _evaluation_pool(splits)
+    bench = rng.sample(pool, min(THROUGHPUT_TEXTS, len(pool)))
+    int8.run(bench[:THROUGHPUT_BATCH])  # warm-up
+    began = time.perf_counter()
+    for start in range(0, len(bench), THROUGHPUT_BATCH):
+        int8.run(bench[start : start + THROUGHPUT_BATCH])
+    return round(len(bench) / (time.perf_counter() - began), 1), len(bench)
+
+
+def _created_with(
+    config: TrainConfig,
+    summary: dict[str, Any],
+    timings: dict[str, float],
+    *,
+    seed: int,
+    threads: int,
+) -> dict[str, str]:
+    """The card's ``created_with``: versions, seed, timings, machine, command and recipe."""
+    return {
+        **_versions(),
+        "seed": str(seed),
+        "epochs": str(config.epochs),
+        "train_max_length": str(config.max_length),
+        "train_steps": str(summary["steps"]),
+        "train_precision": summary["precision"],
+        "train_seconds": f"{summary['seconds']:.0f}",
+        "wall_seconds": f"{time.perf_counter() - STARTED:.0f}",
+        "step_seconds": json.dumps(timings),
+        "machine": cpu_summary(),
+        "torch_threads": str(threads),
+        "onnx_opset": str(DEFAULT_OPSET),
+        "command": "python -m pipeline.training.build " + " ".join(sys.argv[1:]),
+        "recipe": recipe_text(config, summary),
+    }
+
+
+def _fit_after_export(
+    out_dir: Path, data_dir: Path, timings: dict[str, float], *, max_eval: int | None, seed: int
+) -> None:
+    """The pieces fitted on the installed int8 model, its evaluation and its fairness gate."""
     with step("sentiment decision rule (TweetEval val)", timings):
         sentiment_rule.fit(out_dir, data_dir, progress=log, limit=max_eval)
     with step("sentiment layer (SemEval tweets + labelled fit split)", timings):
@@ -325,8 +385,6 @@ def build(
             audit_gate.gate(out_dir, seed=seed, enforce=max_eval is None)
         except audit_gate.FairnessGateFailed as exc:
             raise SystemExit(f"make models: {exc}") from exc
-    log(f"wrote {out_dir} in {(time.perf_counter() - STARTED) / 60:.1f} min: {timings}")
-    return load_card(out_dir)
 
 
 INTENDED_USE = (

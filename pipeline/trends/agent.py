@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -65,30 +65,11 @@ def sample_of(record: Enriched, rate: float) -> TrendSample | None:
     )
 
 
-def add_trends(
-    app: faust.App,
-    settings: Settings,
-    metrics: Metrics,
-    writer: Writer,
-    table_options: Mapping[str, Any],
-) -> None:
-    """Register ``trends-sample`` (on ``cx.enriched``) and ``trends`` (on
-    ``cx.internal.trends``, with its single-partition ``trend-clusters`` table)."""
-    names = settings.topics
-    enriched = app.topic(names.enriched, **RAW)
-    samples = app.topic(names.trend_samples, partitions=1, **RAW)
-    trends = app.topic(names.trends, **RAW)
-    alerts = app.topic(names.alerts, **RAW)
-    table = app.Table(
-        "trend-clusters", partitions=1, key_type=str, value_type=bytes, options=dict(table_options)
-    )
-    config = TrendConfig.of(settings)
-    detector = TrendDetector(config, table)
-    if not settings.emit_embeddings:
-        log.warning(
-            "trends: CXSTREAM_EMIT_EMBEDDINGS is false, so cx.enriched carries no embeddings "
-            "and no emerging issue can be found"
-        )
+Stage = Callable[[EventT[Any]], Awaitable[tuple[Source, list[Pending]]]]
+
+
+def sampler(settings: Settings, metrics: Metrics, writer: Writer, samples: faust.TopicT) -> Stage:
+    """The ``trends-sample`` stage: one enriched interaction → a trend sample or nothing."""
 
     async def sample(event: EventT[Any]) -> tuple[Source, list[Pending]]:
         """Cut one enriched interaction down to a trend sample (most are skipped)."""
@@ -107,6 +88,20 @@ def add_trends(
         counted = metrics.events_out.labels(stage="trends", channel=record.channel).inc
         output = Output(samples, record.interaction_id.encode(), body, None, counted)
         return source, [await writer.send(output)]
+
+    return sample
+
+
+def decider(
+    detector: TrendDetector,
+    config: TrendConfig,
+    metrics: Metrics,
+    writer: Writer,
+    outputs: tuple[faust.TopicT, faust.TopicT],
+) -> Stage:
+    """The ``trends`` stage: one sample → the trend changes it causes on ``cx.trends`` and their
+    alerts on ``cx.alerts`` (``outputs``), the detector's state written once they are sent."""
+    trends, alerts = outputs
 
     async def decide(event: EventT[Any]) -> tuple[Source, list[Pending]]:
         """Cluster one sample; the trend changes it causes, on their way."""
@@ -142,6 +137,35 @@ def add_trends(
         metrics.trends_active.set(detector.active)
         metrics.trend_clusters.set(detector.clusters)
         return source, pendings
+
+    return decide
+
+
+def add_trends(
+    app: faust.App,
+    settings: Settings,
+    metrics: Metrics,
+    writer: Writer,
+    table_options: Mapping[str, Any],
+) -> None:
+    """Register ``trends-sample`` (on ``cx.enriched``) and ``trends`` (on
+    ``cx.internal.trends``, with its single-partition ``trend-clusters`` table)."""
+    names = settings.topics
+    enriched = app.topic(names.enriched, **RAW)
+    samples = app.topic(names.trend_samples, partitions=1, **RAW)
+    outputs = (app.topic(names.trends, **RAW), app.topic(names.alerts, **RAW))
+    table = app.Table(
+        "trend-clusters", partitions=1, key_type=str, value_type=bytes, options=dict(table_options)
+    )
+    config = TrendConfig.of(settings)
+    detector = TrendDetector(config, table)
+    if not settings.emit_embeddings:
+        log.warning(
+            "trends: CXSTREAM_EMIT_EMBEDDINGS is false, so cx.enriched carries no embeddings "
+            "and no emerging issue can be found"
+        )
+    sample = sampler(settings, metrics, writer, samples)
+    decide = decider(detector, config, metrics, writer, outputs)
 
     async def trends_sample(stream: faust.StreamT[bytes]) -> None:
         """Forward each sampled customer message to the global detector."""

@@ -1,66 +1,21 @@
 """Next-best-actions: a ranked list for one alert, each with its reason, confidence and control.
 
 Candidates come from the playbook (the rules file), the risk scores, the offer on the alert,
-the operator's own intent pack (its queue) and the approved reply templates (chosen by the
-message's intent; placeholders for the agent, no generated text). They are ranked by confidence,
+the operator's own intent pack (its queue) and the approved reply templates (the one the score
+stage chose by intent and sentence similarity, ``scores.reply_template``; by intent alone when
+a record has none; placeholders for the agent, no generated text). They are ranked by confidence,
 highest first; ``next_action`` on the alert stays the playbook's step (backwards compatible).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from pipeline.contracts.records import Enriched
 from pipeline.contracts.risk import RiskAssessment, RiskScore
+from pipeline.contracts.scores import IntentScore, ReplyTemplateScore
 from pipeline.contracts.workflow import Action, Alert
+from pipeline.replies.library import ReplyTemplates
 
-DEFAULT_TEMPLATES_FILE = Path(__file__).with_name("templates.yaml")
 MAX_ACTIONS = 5
-
-
-class ReplyTemplate(BaseModel):
-    """One approved reply: the intents it answers and its text with {placeholders}."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, max_length=64)
-    intents: list[str] = Field(min_length=1)
-    text: str = Field(min_length=1, max_length=500)
-
-
-class ReplyTemplates(BaseModel):
-    """The templates file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: str
-    templates: list[ReplyTemplate] = Field(default_factory=list)
-
-    def for_intent(self, intent: str | None) -> ReplyTemplate | None:
-        """The first template written for ``intent``."""
-        return next((t for t in self.templates if intent in t.intents), None)
-
-
-class TemplatesFileError(ValueError):
-    """The templates file is missing, not YAML, or does not validate."""
-
-
-def load_templates(path: Path | None = None) -> ReplyTemplates:
-    """Read and validate a templates file (default: the bundled one)."""
-    path = path or DEFAULT_TEMPLATES_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return ReplyTemplates.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise TemplatesFileError(f"reply templates {path}: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise TemplatesFileError(f"reply templates {path}: {problems}") from exc
 
 
 def _drivers(score: RiskScore, n: int = 2) -> str:
@@ -126,15 +81,51 @@ def rank_actions(
                 requires_human=alert.requires_human,
             )
         )
-    template = templates.for_intent(intent.label) if templates and intent else None
-    if template is not None and intent is not None:
-        candidates.append(
-            Action(
-                action=f"reply with template {template.name}: {template.text}",
-                reason=f"approved template for intent {intent.label} ({intent.confidence:.2f})",
-                confidence=intent.confidence,
-                requires_human=True,  # placeholders: an agent fills and sends it
-            )
-        )
+    suggested = event.scores.reply_template if event is not None and event.scores else None
+    reply = _reply(templates, intent, suggested)
+    if reply is not None:
+        candidates.append(reply)
     candidates.sort(key=lambda a: -a.confidence)
     return candidates[:MAX_ACTIONS]
+
+
+def _reply(
+    templates: ReplyTemplates | None,
+    intent: IntentScore | None,
+    suggested: ReplyTemplateScore | None,
+) -> Action | None:
+    """The reply template to suggest: the score stage's choice by intent and similarity when
+    this library has it, else the first template written for the intent."""
+    if templates is None or intent is None:
+        return None
+    said = f"intent {intent.label} ({intent.confidence:.2f})"
+    confidence = intent.confidence
+    template = templates.named(suggested.name) if suggested is not None else None
+    if template is not None and suggested is not None:
+        if intent.label in template.intents:
+            among = (
+                f"closest of {suggested.candidates} templates"
+                if suggested.candidates > 1
+                else "its only template"
+            )
+            reason = (
+                f"approved template for {said}: {among} (similarity {suggested.similarity:.2f})"
+            )
+        else:
+            reason = (
+                f"approved template for {', '.join(template.intents)}: the message nearly "
+                f"restates one of its examples (similarity {suggested.similarity:.2f}) though "
+                f"the model reads {said}"
+            )
+            confidence = max(0.0, suggested.similarity)  # the evidence it was chosen on
+    else:
+        template = templates.for_intent(intent.label)
+        if template is None:
+            return None
+        reason = f"approved template for {said}"
+    return Action(
+        action=f"reply with template {template.name}: {template.text}",
+        reason=reason,
+        confidence=confidence,
+        requires_human=True,  # placeholders: an agent fills and sends it
+    )

@@ -44,6 +44,7 @@ from pipeline.contracts.records import Enriched, ReasonCode
 from pipeline.contracts.workflow import Alert, Profile
 from pipeline.metrics import Metrics
 from pipeline.offers.policy import load_policy
+from pipeline.replies.library import load_templates
 from pipeline.risk.model import load_model
 from pipeline.settings import Settings
 from pipeline.streaming.delivery import Output, Pending, Source, Writer, run_stage
@@ -51,7 +52,6 @@ from pipeline.streaming.liveness import StageGuard
 from pipeline.streaming.offset_watch import OffsetWatch, OffsetWatches
 from pipeline.streaming.security import client_config
 from pipeline.streaming.web_auth import require_token
-from pipeline.workflow.actions import load_templates
 from pipeline.workflow.config import cached_rules
 from pipeline.workflow.engine import EventOutcome, Workflow
 from pipeline.workflow.erasure import erase_customer

@@ -15,10 +15,11 @@ from pipeline.contracts.risk import RiskAssessment
 from pipeline.contracts.workflow import Alert, Profile, Routing
 from pipeline.offers.decide import OfferBudget, OfferFacts, choose_offer
 from pipeline.offers.policy import OfferPolicy
+from pipeline.replies.library import ReplyTemplates
 from pipeline.risk.features import PURCHASE_WINDOW, features_of
 from pipeline.risk.model import PRIOR, RiskModel
 from pipeline.workflow import lifecycle
-from pipeline.workflow.actions import ReplyTemplates, rank_actions
+from pipeline.workflow.actions import rank_actions
 from pipeline.workflow.config import WorkflowRules
 from pipeline.workflow.routing import route
 from pipeline.workflow.rules import RuleInput, evaluate, next_deadline, waiting_sla

@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
 from pipeline.contracts.records import Enriched
-from pipeline.contracts.scores import OUT_OF_SCOPE
+from pipeline.contracts.scores import OUT_OF_SCOPE, CustomIntentScore, Scores
 from pipeline.contracts.workflow import PRIORITIES, Priority, Routing
-from pipeline.workflow.config import HighStakes, WorkflowRules
+from pipeline.workflow.config import HighStakes, RoutingTable, WorkflowRules
 from pipeline.workflow.patterns import TextPattern, compile_rule_pattern
 
 NOT_ROUTED_ROLES = frozenset({"agent", "bot", "system"})
@@ -84,16 +84,56 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
         return route_by_language(event, tier, rules)
 
     intent = scores.intent.label if scores.intent else "other"
-    queue = table.queues.get(intent, table.default_queue)
-    steps = [f"intent {intent} → {queue}" + ("" if intent in table.queues else " (default)")]
     custom = scores.intent.custom if scores.intent else None
     if custom is not None and custom.label == OUT_OF_SCOPE:
         custom = None
+    queue, steps = _queue(intent, custom, table)
+    priority = _priority(scores, custom, tier, table, steps)
+
+    categories = high_stakes(event.text, intent, rules.high_stakes)
+    if categories:
+        queue = rules.high_stakes.queue
+        floor = PRIORITIES.index(HIGH_STAKES_FLOOR)
+        raised = PRIORITIES.index(priority) > floor
+        priority = PRIORITIES[min(PRIORITIES.index(priority), floor)]
+        steps.append(
+            f"high-stakes {', '.join(categories)} → {queue}"
+            + (f", {priority}" if raised else "")
+            + " (human only)"
+        )
+
+    return Routing(
+        queue=queue,
+        priority=priority,
+        reason="; ".join(steps),
+        high_stakes=categories,
+        human_only=bool(categories),
+        rules_version=version,
+    )
+
+
+def _queue(
+    intent: str, custom: CustomIntentScore | None, table: RoutingTable
+) -> tuple[str, list[str]]:
+    """The queue by intent (a custom intent's queue first) and the step that chose it."""
+    queue = table.queues.get(intent, table.default_queue)
+    steps = [f"intent {intent} → {queue}" + ("" if intent in table.queues else " (default)")]
     custom_queue = table.custom_queues.get(custom.label, custom.queue) if custom else None
     if custom is not None and custom_queue:
         queue = custom_queue
         steps = [f"custom intent {custom.label} ({custom.pack}) → {queue}"]
+    return queue, steps
 
+
+def _priority(
+    scores: Scores,
+    custom: CustomIntentScore | None,
+    tier: str | None,
+    table: RoutingTable,
+    steps: list[str],
+) -> Priority:
+    """The priority by urgency, raised by a custom intent's floor, strong negative sentiment
+    and a raised tier; each step appended to ``steps``."""
     level = scores.urgency.level if scores.urgency else None
     by_level = {str(known): p for known, p in table.priority_by_urgency.items()}
     if level in by_level:
@@ -117,27 +157,7 @@ def route(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing | 
     if tier and tier.casefold() in {t.casefold() for t in table.raise_for_tiers}:
         priority = _raise(priority)
         steps.append(f"tier {tier} → {priority}")
-
-    categories = high_stakes(event.text, intent, rules.high_stakes)
-    if categories:
-        queue = rules.high_stakes.queue
-        floor = PRIORITIES.index(HIGH_STAKES_FLOOR)
-        raised = PRIORITIES.index(priority) > floor
-        priority = PRIORITIES[min(PRIORITIES.index(priority), floor)]
-        steps.append(
-            f"high-stakes {', '.join(categories)} → {queue}"
-            + (f", {priority}" if raised else "")
-            + " (human only)"
-        )
-
-    return Routing(
-        queue=queue,
-        priority=priority,
-        reason="; ".join(steps),
-        high_stakes=categories,
-        human_only=bool(categories),
-        rules_version=version,
-    )
+    return priority
 
 
 def route_by_language(event: Enriched, tier: str | None, rules: WorkflowRules) -> Routing:

@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.contracts.scores import CustomIntentScore
 from pipeline.offers.policy import Offer, OfferPolicy
+from pipeline.replies.library import TemplatesFileError, load_templates
 from pipeline.tools.tail import render_alert
-from pipeline.workflow.actions import TemplatesFileError, load_templates
 from pipeline.workflow.config import load_rules
 from pipeline.workflow.engine import Workflow
 from tests.unit.workflow_factory import at, enriched

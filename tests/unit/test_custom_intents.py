@@ -11,7 +11,6 @@ import asyncio
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +23,6 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.contracts.records import Identifiers, Interaction, SourceRef
 from pipeline.contracts.scores import OUT_OF_SCOPE, CustomIntentScore
 from pipeline.resources import bundled
 from pipeline.scoring.custom_intents.embedding import scorer_embedder
@@ -48,6 +46,7 @@ from pipeline.settings import Settings, SettingsError
 from pipeline.streaming.app import build_app
 from pipeline.workflow.config import load_rules
 from pipeline.workflow.routing import route
+from tests.unit.interactions import chat_interaction
 from tests.unit.workflow_factory import enriched
 
 MODEL_DIR = Settings().model_dir
@@ -456,24 +455,10 @@ def test_the_sources_never_measure_on_a_pack_example() -> None:
 
 
 # -- the worker ----------------------------------------------------------------------------------
-def _interaction(i: int, text: str | None) -> Interaction:
-    now = datetime(2026, 11, 29, tzinfo=UTC)
-    return Interaction(
-        interaction_id=f"ix_{i}",
-        source=SourceRef(topic="cx.raw.chat", partition=0, offset=i, source_message_id=str(i)),
-        channel="chat",
-        event_type="message",
-        customer_key="cus_1",
-        identifiers=Identifiers(email="a@example.com"),
-        occurred_at=now,
-        received_at=now,
-        author_role="customer",
-        text=text,
-    )
 
 
 def test_enrich_adds_the_custom_intent_only_when_a_pack_is_set() -> None:
-    batch = [_interaction(0, "my bag arrived ripped open"), _interaction(1, None)]
+    batch = [chat_interaction(0, "my bag arrived ripped open"), chat_interaction(1, None)]
     plain = enrich(batch, scorer())
     assert plain[0].scores is not None and plain[0].scores.intent is not None
     assert plain[0].scores.intent.custom is None
@@ -532,7 +517,7 @@ def test_the_score_agent_adds_scores_intent_custom(
     async def go() -> None:
         async with faust_app.agents["score"].test_context() as agent:
             for i, text in enumerate(texts):
-                body = _interaction(i, text).model_dump_json().encode()
+                body = chat_interaction(i, text).model_dump_json().encode()
                 await agent.put(value=body, key=b"cus_1")
             # The agent takes micro-batches (CXSTREAM_SCORE_BATCH_WAIT_S) off the event loop.
             for _ in range(400):

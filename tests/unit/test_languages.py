@@ -9,7 +9,7 @@ real model card, the real scorer and the default rules file decide what happens 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE, is_iso639_1, language_label
-from pipeline.contracts.records import Enriched, Identifiers, Interaction, SourceRef
+from pipeline.contracts.records import Enriched
 from pipeline.metrics import Metrics
 from pipeline.scoring.agent import BatchScorer
 from pipeline.scoring.card import ModelCard, load_card
@@ -30,6 +30,7 @@ from pipeline.standardise.normalise.language import detect_language
 from pipeline.streaming.delivery import Source
 from pipeline.workflow.config import RulesFileError, WorkflowRules, load_rules
 from pipeline.workflow.routing import route
+from tests.unit.interactions import chat_interaction
 from tests.unit.test_workflow_rules import HOUR, Journey, of_type
 from tests.unit.workflow_factory import T0, enriched
 
@@ -43,23 +44,6 @@ ENGLISH = "My order has not arrived for two weeks"
 @cache
 def scorer() -> Scorer:
     return Scorer(MODEL_DIR)
-
-
-def _interaction(i: int, text: str | None, language: str | None) -> Interaction:
-    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    return Interaction(
-        interaction_id=f"ix_{i}",
-        source=SourceRef(topic="cx.raw.chat", partition=0, offset=i),
-        channel="chat",
-        event_type="message",
-        customer_key="cus_1",
-        identifiers=Identifiers(email="a@example.com"),
-        occurred_at=now,
-        received_at=now,
-        author_role="customer",
-        text=text,
-        language=language,
-    )
 
 
 def unreadable(
@@ -123,11 +107,11 @@ def test_metric_labels_are_iso_codes_or_other() -> None:
 # -- the score stage -----------------------------------------------------------------------------
 def test_a_text_the_model_cannot_read_is_not_scored() -> None:
     batch = [
-        _interaction(0, GERMAN, "de"),
-        _interaction(1, ARABIC, "ar"),
-        _interaction(2, ENGLISH, "en"),
-        _interaction(3, "refund pls", None),
-        _interaction(4, None, None),
+        chat_interaction(0, GERMAN, "de"),
+        chat_interaction(1, ARABIC, "ar"),
+        chat_interaction(2, ENGLISH, "en"),
+        chat_interaction(3, "refund pls", None),
+        chat_interaction(4, None, None),
     ]
     out = enrich(batch, scorer())
     assert [(e.scored, e.unscored_reason) for e in out] == [
@@ -145,7 +129,7 @@ def test_a_batch_error_does_not_hide_the_language_reason() -> None:
     broken = mock.Mock(spec_set=scorer())
     broken.card = scorer().card
     broken.score.side_effect = RuntimeError("onnxruntime fell over")
-    out = enrich([_interaction(0, GERMAN, "de"), _interaction(1, ENGLISH, "en")], broken)
+    out = enrich([chat_interaction(0, GERMAN, "de"), chat_interaction(1, ENGLISH, "en")], broken)
     assert out[0].unscored_reason == UNSUPPORTED_LANGUAGE
     assert out[1].unscored_reason == "scoring failed: RuntimeError: onnxruntime fell over"
 
@@ -156,7 +140,11 @@ def test_the_score_stage_counts_unsupported_languages_by_code(tmp_path: Path) ->
     texts = [(GERMAN, "de"), (GERMAN, "de"), (ARABIC, "ar"), (ENGLISH, "en")]
     sources = [
         Source(
-            "cx.interactions", 0, i, b"cus_1", _interaction(i, t, lang).model_dump_json().encode()
+            "cx.interactions",
+            0,
+            i,
+            b"cus_1",
+            chat_interaction(i, t, lang).model_dump_json().encode(),
         )
         for i, (t, lang) in enumerate(texts)
     ]

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.contracts.records import Identifiers, Interaction, SourceRef
 from pipeline.scoring import labelled as labelled_set
 from pipeline.scoring.card import file_sha256, load_card
 from pipeline.scoring.enrich import enrich
 from pipeline.scoring.scorer import Scored, Scorer
 from pipeline.settings import Settings
 from pipeline.tools.score_file import score_lines
+from tests.unit.interactions import chat_interaction
 
 MODEL_DIR = Settings().model_dir
 REQUIRED_METRICS = {
@@ -206,24 +205,8 @@ def test_the_end_of_a_long_text_counts_as_much_as_its_start() -> None:
     assert abs(urgency(calm_then_furious) - urgency(furious_then_calm)) <= 0.1
 
 
-def _interaction(i: int, text: str | None) -> Interaction:
-    now = datetime(2026, 11, 29, tzinfo=UTC)
-    return Interaction(
-        interaction_id=f"ix_{i}",
-        source=SourceRef(topic="cx.raw.chat", partition=0, offset=i, source_message_id=str(i)),
-        channel="chat",
-        event_type="message",
-        customer_key="cus_1",
-        identifiers=Identifiers(email="a@example.com"),
-        occurred_at=now,
-        received_at=now,
-        author_role="customer",
-        text=text,
-    )
-
-
 def test_enrich_scores_text_and_passes_the_rest_through_unscored() -> None:
-    batch = [_interaction(0, "Someone stole my card!"), _interaction(1, None)]
+    batch = [chat_interaction(0, "Someone stole my card!"), chat_interaction(1, None)]
     out = enrich(batch, scorer())
     assert [e.interaction_id for e in out] == ["ix_0", "ix_1"]
     assert out[0].scored and out[0].scores is not None and out[0].ai is not None
