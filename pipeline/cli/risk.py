@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.cli.group import Bootstrap, Prefix, command_settings, fail
+
+if TYPE_CHECKING:
+    from pipeline.contracts.records import Enriched
+    from pipeline.settings import Settings
 
 risk_app = typer.Typer(help="Churn and escalation risk models.")
 
@@ -72,37 +76,7 @@ def risk_fit(
             "--bootstrap and --prefix"
         )
     settings = command_settings(bootstrap_servers=bootstrap, topic_prefix=prefix)
-    if synthetic is not None:
-        from pipeline.tools.synthetic.outcomes import outcome_history
-
-        history = outcome_history(synthetic, days, seed)
-        source = f"a synthetic history ({synthetic} customers, {days} days, seed {seed})"
-    elif lake is not None:
-        from pipeline.lake.read import NoLakeTable
-        from pipeline.tools.risk_fit.history import read_enriched_lake
-
-        try:
-            found = read_enriched_lake(lake)
-        except NoLakeTable as exc:
-            raise fail(f"{exc} (cxstream sink writes it)") from exc
-        except Exception as exc:
-            raise fail(f"reading the lake at {lake} failed: {exc}") from exc
-        if found.invalid:
-            typer.echo(
-                f"{found.invalid} enriched rows do not validate and were left out "
-                f"(first: {found.first_error})",
-                err=True,
-            )
-        history, source = found.records, found.source
-    else:
-        from pipeline.tools.risk_fit.history import read_enriched
-
-        try:
-            limit = 1_000_000 if per_partition is None else per_partition
-            history = read_enriched(settings, limit, timeout_s=300.0)
-        except Exception as exc:
-            raise fail(f"reading {settings.topics.enriched} failed: {exc}") from exc
-        source = f"{len(history)} records of {settings.topics.enriched}"
+    history, source = _history(settings, synthetic, days, seed, lake, per_partition)
     try:
         run = fit_history(
             history,
@@ -121,3 +95,44 @@ def risk_fit(
     if synthetic is not None:
         typer.echo(SYNTHETIC_NOTE)
     typer.echo(f"wrote {run.model_file} and {run.card_file}; load with CXSTREAM_RISK_MODEL")
+
+
+def _history(
+    settings: Settings,
+    synthetic: int | None,
+    days: int,
+    seed: int,
+    lake: str | None,
+    per_partition: int | None,
+) -> tuple[list[Enriched], str]:
+    """The history to fit on and the words naming it: synthetic, the lake or cx.enriched."""
+    if synthetic is not None:
+        from pipeline.tools.synthetic.outcomes import outcome_history
+
+        history = outcome_history(synthetic, days, seed)
+        return history, f"a synthetic history ({synthetic} customers, {days} days, seed {seed})"
+    if lake is not None:
+        from pipeline.lake.read import NoLakeTable
+        from pipeline.tools.risk_fit.history import read_enriched_lake
+
+        try:
+            found = read_enriched_lake(lake)
+        except NoLakeTable as exc:
+            raise fail(f"{exc} (cxstream sink writes it)") from exc
+        except Exception as exc:
+            raise fail(f"reading the lake at {lake} failed: {exc}") from exc
+        if found.invalid:
+            typer.echo(
+                f"{found.invalid} enriched rows do not validate and were left out "
+                f"(first: {found.first_error})",
+                err=True,
+            )
+        return list(found.records), found.source
+    from pipeline.tools.risk_fit.history import read_enriched
+
+    try:
+        limit = 1_000_000 if per_partition is None else per_partition
+        history = read_enriched(settings, limit, timeout_s=300.0)
+    except Exception as exc:
+        raise fail(f"reading {settings.topics.enriched} failed: {exc}") from exc
+    return history, f"{len(history)} records of {settings.topics.enriched}"

@@ -310,6 +310,11 @@ def _print(
             f"{profile['sentiment_mean']}, open alerts "
             f"{[a['type'] for a in profile['open_alerts']]}"
         )
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The demo's closing table: counts, limits, metrics, throughput, lake and report."""
     print("\nSummary")
     print(f"  produced            {summary['produced']}")
     print(f"  interactions        {summary['interactions']}  {summary['channels']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,13 @@ from pipeline.contracts.records import (
     SourceRef,
     SurveyAnswer,
 )
-from pipeline.resolve.dedupe import Deduplicator, ExpiryQueue
+from pipeline.contracts.table_values import MAX_TABLE_VALUE_BYTES, TableValueTooLarge
+from pipeline.resolve.dedupe import (
+    RECENT_TEXTS_TABLE,
+    SEEN_IDS_TABLE,
+    Deduplicator,
+    ExpiryQueue,
+)
 from pipeline.standardise.standardiser import interaction_id
 
 BASE = 1_795_000_000.0
@@ -307,3 +314,63 @@ def test_survey_answers_are_near_duplicates_only_with_the_same_kind_and_score(
     else:
         assert hit == (expected, first.interaction_id)
         assert len(texts) == 2
+
+
+def test_survey_answers_with_other_comments_are_two_answers() -> None:
+    """Same kind and score but another comment: the comment is part of what is compared."""
+    dd, _, texts = dedupe()
+    first = _answer("R_1", "csat", 7)
+    assert dd.check_text(first, 1.0) is None
+    other = _answer("R_2", "csat", 7, occurred=BASE + 14)
+    other = other.model_copy(update={"text": "The courier never came"})
+    assert dd.check_text(other, 2.0) is None
+    assert len(texts) == 4
+
+
+def test_texts_are_remembered_under_the_customer_key_and_the_strongest_identifier() -> None:
+    """The keys live in a changelog: their format must not drift between releases.
+
+    The fingerprint is the first 24 hex digits of the SHA-256 of the case-folded,
+    whitespace-collapsed text; ``make`` gives customer key ``cus_a`` and customer id ``c-1``.
+    """
+    dd, _, texts = dedupe()
+    ix = make("m-1", text="  My PARCEL\tis missing ")
+    assert dd.check_text(ix, 5.0) is None
+    fingerprint = hashlib.sha256(b"my parcel is missing").hexdigest()[:24]
+    entry = {"ix": ix.interaction_id, "at": BASE, "t": 5.0}
+    assert texts == {f"cus_a:{fingerprint}": entry, f"customer_id:c-1:{fingerprint}": entry}
+
+
+@pytest.mark.parametrize(
+    ("check", "table"),
+    [
+        pytest.param("id", SEEN_IDS_TABLE, id="seen-ids"),
+        pytest.param("text", RECENT_TEXTS_TABLE, id="recent-texts"),
+    ],
+)
+def test_an_entry_over_the_table_bound_is_refused_unwritten_naming_its_table(
+    check: str, table: str
+) -> None:
+    """The bound counts the whole entry, not the key alone: here only the kept id is huge."""
+    dd, seen, texts = dedupe()
+    huge = make("m-1").model_copy(update={"interaction_id": "x" * MAX_TABLE_VALUE_BYTES})
+    with pytest.raises(TableValueTooLarge) as refused:
+        if check == "id":
+            dd.check_id(huge, "d", 0.0)
+        else:
+            dd.check_text(huge, 0.0)
+    assert refused.value.table == table
+    assert seen == {}
+    assert texts == {}
+
+
+def test_expiry_queue_reads_the_mapping_once_after_a_restart() -> None:
+    """One queue entry per write once loaded: re-reading the mapping each time would grow it."""
+    table: dict[str, Any] = {"old": {"t": 0.0}}
+    queue = ExpiryQueue(table, 100.0)
+    write(table, queue, "a", 10.0)
+    loaded = len(queue.queue)
+    write(table, queue, "b", 20.0)
+    write(table, queue, "c", 30.0)
+    assert len(queue.queue) == loaded + 2
+    assert list(queue.queue)[-2:] == [(20.0, "b"), (30.0, "c")]

@@ -96,3 +96,24 @@ def test_the_sentiment_layer_decides_sentiment_and_leaves_the_urgency_layer_alon
     assert before.sentiment is not None and before.sentiment.label == "positive"
     assert after.sentiment is not None and after.sentiment.label == "negative"
     assert after.urgency == before.urgency
+
+
+def test_layer_inputs_normalise_each_row_on_its_own() -> None:
+    """Rows of other lengths, a zero sentence vector, and a row whose joined length is < 1."""
+    embedding = np.array([[3.0, 4.0], [0.0, 0.5], [0.0, 0.0]])
+    probabilities = {"sentiment": np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.0]])}
+    inputs = layer_inputs(embedding, probabilities, ["embedding", "sentiment"])
+    half = 1 / np.sqrt(2)
+    expected = [
+        [0.6 * half, 0.8 * half, half, 0.0],  # (3, 4) / 5 beside (1, 0): length sqrt(2)
+        [0.0, half, 0.0, half],  # (0, 0.5) / 0.5 beside (0, 1)
+        [0.0, 0.0, 1.0, 0.0],  # no vector: (0.5, 0) alone, scaled up to length 1
+    ]
+    np.testing.assert_allclose(inputs, expected, atol=1e-12)
+
+
+def test_layer_inputs_are_float64_even_from_a_float32_embedding() -> None:
+    embedding = np.array([[3.0, 4.0]], dtype=np.float32)
+    inputs = layer_inputs(embedding, {}, ["embedding"])
+    assert inputs.dtype == np.float64
+    np.testing.assert_array_equal(inputs, [[0.6, 0.8]])

@@ -9,8 +9,19 @@ from typing import Any
 import pytest
 
 from pipeline.contracts.records import Identifiers, IdentityLink
-from pipeline.contracts.table_values import MAX_TABLE_VALUE_BYTES, check_table_value
-from pipeline.resolve.identity import IdentifierTooLong, IdentityResolver, new_customer_key
+from pipeline.contracts.table_values import (
+    MAX_TABLE_VALUE_BYTES,
+    TableValueTooLarge,
+    check_table_value,
+)
+from pipeline.resolve.identity import (
+    MEMBERS_TABLE,
+    IdentifierTooLong,
+    IdentityResolver,
+    keep_strongest,
+    new_customer_key,
+    strength,
+)
 from pipeline.settings import Settings
 from pipeline.standardise.standardiser import RawMessage, Standardiser
 
@@ -321,7 +332,7 @@ def test_replay_is_deterministic() -> None:
 )
 def test_event_without_identifiers_raises(ids: Identifiers) -> None:
     resolver, links, members = fresh()
-    with pytest.raises(ValueError, match="without identifiers"):
+    with pytest.raises(ValueError, match=r"^an event without identifiers cannot be resolved$"):
         resolver.resolve(ids, "ix_1", 1.0)
     assert links == {}
     assert members == {}
@@ -465,7 +476,8 @@ def test_a_merge_of_two_customers_at_the_cap_stays_at_the_cap() -> None:
 
 def test_an_identifier_over_the_limit_is_refused_and_changes_nothing() -> None:
     resolver, links, members = fresh()
-    with pytest.raises(IdentifierTooLong, match="257 characters exceeds the 256"):
+    message = r"^anonymous_id of 257 characters exceeds the 256-character identifier limit$"
+    with pytest.raises(IdentifierTooLong, match=message):
         resolver.resolve(Identifiers(email=EMAIL, anonymous_id="a" * 257), "ix_1", 1.0)
     assert (links, members) == ({}, {})
 
@@ -473,3 +485,98 @@ def test_an_identifier_over_the_limit_is_refused_and_changes_nothing() -> None:
 def test_a_cap_below_one_event_s_identifiers_is_refused() -> None:
     with pytest.raises(ValueError, match="max_identifiers must be ≥ 5"):
         IdentityResolver({}, {}, max_identifiers=4)
+
+
+# -- what mutation testing found (docs/testing.md, "Mutation testing") -------------------------
+
+
+@pytest.mark.parametrize(
+    ("identifier", "rank"),
+    [
+        pytest.param("customer_id:urn:crm:42", 0, id="colons-in-a-customer-id"),
+        pytest.param("anonymous_id:chat:conv-1", 4, id="colons-in-an-anonymous-id"),
+        pytest.param("loyalty_id:7", 5, id="unknown-kind-weakest"),
+    ],
+)
+def test_strength_reads_the_kind_before_the_first_colon(identifier: str, rank: int) -> None:
+    assert strength(identifier) == rank
+
+
+def test_a_customer_id_with_colons_outranks_anonymous_ids_at_the_cap() -> None:
+    ids = ["customer_id:urn:crm:42", "anonymous_id:a", "anonymous_id:b"]
+    assert keep_strongest(ids, 2) == (
+        ["customer_id:urn:crm:42", "anonymous_id:b"],
+        ["anonymous_id:a"],
+    )
+
+
+def test_a_cycle_of_merged_keys_merges_into_the_key_that_has_members() -> None:
+    """Keys merged into each other with no ``members`` record (a damaged state) still merge.
+
+    The cycle's key has no ``since``, so the key with a record survives; nothing is moved from
+    the empty one, and the identifier is linked straight to the survivor.
+    """
+    links: dict[str, Any] = {
+        f"email:{EMAIL}": "cus_a",
+        "merged:cus_a": "cus_b",
+        "merged:cus_b": "cus_a",
+    }
+    members: dict[str, Any] = {}
+    resolver = IdentityResolver(links, members)
+    kept = resolver.resolve(Identifiers(phone=PHONE), "ix_1", 10.0).customer_key
+    result = resolver.resolve(Identifiers(email=EMAIL, phone=PHONE), "ix_2", 20.0)
+    assert result.customer_key == kept
+    assert result.merges == [
+        IdentityLink(
+            merged_key="cus_a",
+            customer_key=kept,
+            identifiers=[],
+            interaction_id="ix_2",
+            linked_at=datetime.fromtimestamp(20.0, tz=UTC),
+        )
+    ]
+    assert members == {kept: {"since": 10.0, "ids": [f"phone:{PHONE}", f"email:{EMAIL}"]}}
+    assert links[f"email:{EMAIL}"] == kept
+    assert links["merged:cus_a"] == kept
+
+
+@pytest.mark.timeout(10)
+def test_lookup_stops_on_a_cycle_of_merged_keys() -> None:
+    """Two keys merged into each other, neither with a record: the walk ends where it began."""
+    links = {"email:a@x.io": "cus_a", "merged:cus_a": "cus_b", "merged:cus_b": "cus_a"}
+    resolver = IdentityResolver(links, {})
+    assert resolver.lookup("email:a@x.io") == "cus_a"
+
+
+class CountingWrites(dict[str, Any]):
+    """A mapping that counts its writes, as a Faust table's changelog would."""
+
+    writes: int = 0
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_an_event_that_changes_nothing_writes_nothing() -> None:
+    links, members = CountingWrites(), CountingWrites()
+    resolver = IdentityResolver(links, members)
+    first = resolver.resolve(Identifiers(email=EMAIL, phone=PHONE), "ix_1", 1.0)
+    assert (links.writes, members.writes) == (2, 1)
+    again = resolver.resolve(Identifiers(email=EMAIL, phone=PHONE), "ix_2", 2.0)
+    assert again.customer_key == first.customer_key
+    assert (links.writes, members.writes) == (2, 1)
+
+
+def test_a_members_value_over_the_table_bound_is_refused_naming_its_table() -> None:
+    """Past the documented caps (here 4,000 identifiers of 256 characters) the write check
+    counts the whole record and refuses it, leaving the state as it was."""
+    held = [f"anonymous_id:{anon(i)}" for i in range(4_000)]
+    members: dict[str, Any] = {"cus_big": {"since": 1.0, "ids": held}}
+    links: dict[str, Any] = {held[0]: "cus_big"}
+    resolver = IdentityResolver(links, members, max_identifiers=10_000)
+    with pytest.raises(TableValueTooLarge) as refused:
+        resolver.resolve(Identifiers(anonymous_id=anon(0), email=EMAIL), "ix_1", 2.0)
+    assert refused.value.table == MEMBERS_TABLE == "identity-members"
+    assert links == {held[0]: "cus_big"}
+    assert members["cus_big"]["ids"] == held

@@ -9,6 +9,7 @@ from pipeline.standardise.normalise.emails import (
     MAX_HEADER_CANDIDATES,
     MAX_HEADER_LINE_CHARS,
     MAX_REPLY_PARSE_CHARS,
+    Address,
     latest_reply,
     normalise_address,
     parse_address,
@@ -206,3 +207,63 @@ def test_only_the_first_header_candidates_are_parsed() -> None:
     kept = latest_reply(body)
     assert kept.startswith("Hi")
     assert fake[-1] in kept  # the candidate past the limit is content
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("a" * 400, Address(None, None, "is not an address"), id="400-chars-parsed"),
+        pytest.param(
+            "a" * 401, Address(None, None, "is longer than 400 characters"), id="401-chars-refused"
+        ),
+        pytest.param("Ana <ana>", Address(None, "Ana", "is not an address"), id="no-domain"),
+        pytest.param('"a b"@example.org', Address(None, None, "is not an address"), id="space"),
+        pytest.param(
+            '"a@b"@bücher.example',
+            Address('"a@b"@xn--bcher-kva.example', None),
+            id="idn-domain-after-the-last-at",
+        ),
+        pytest.param(
+            "Ana <ana\u200b@example.org>",
+            Address(None, "Ana", "has an invisible character (U+200B ZERO WIDTH SPACE)"),
+            id="zero-width-space",
+        ),
+        pytest.param(
+            "Ana <ana\x01@example.org>",
+            Address(None, "Ana", "has an invisible character (U+0001 unnamed)"),
+            id="control-without-a-name",
+        ),
+        pytest.param(
+            "Ana <ana@xn--a.example>",
+            Address(None, "Ana", "has an invalid internationalised domain 'xn--a.example'"),
+            id="invalid-a-label",
+        ),
+        pytest.param(
+            "ana@xn--" + "a" * 70 + ".org",
+            Address(None, None, f"has an invalid internationalised domain {'xn--' + 'a' * 60!r}"),
+            id="invalid-domain-shown-to-64-chars",
+        ),
+        pytest.param(
+            "Ana <ana@localhost>", Address(None, "Ana", "is not an address"), id="no-dot-in-domain"
+        ),
+        pytest.param(
+            "ana@straße.example",
+            Address("ana@xn--strae-oqa.example", None),
+            id="eszett-kept-not-transitional",
+        ),
+    ],
+)
+def test_parse_address_gives_the_address_the_name_and_why_not(raw: str, expected: Address) -> None:
+    assert parse_address(raw) == expected
+
+
+def test_a_signature_ends_the_reply_even_when_the_body_runs_past_the_parse_bound() -> None:
+    body = "Thanks, found it.\n\n-- \nAna Lopez\n" + ("x " * 1000 + "\n") * 10
+    assert latest_reply(body) == "Thanks, found it."
+
+
+def test_a_reply_header_ending_exactly_at_the_parse_bound_is_parsed() -> None:
+    """The first line plus its newline plus the header fill the bound to the character."""
+    header = "On Mon, 1 Jan 2024 at 10:00, Bob <bob@example.org> wrote:"
+    first = "a" * (MAX_REPLY_PARSE_CHARS - 1 - len(header))
+    assert latest_reply(f"{first}\n{header}\n> the old message") == first

@@ -19,6 +19,7 @@ from pipeline.standardise.normalise.phones import to_e164
         pytest.param("004915112345678", "US", "+4915112345678", id="00-prefix-outside-region"),
         pytest.param("004915112345678", "DE", "+4915112345678", id="00-prefix-in-de"),
         pytest.param("0044 20 7946 0958", "US", "+442079460958", id="00-prefix-spaced"),
+        pytest.param("0044 20 7946 0958", "ZZ", "+442079460958", id="00-prefix-unknown-region"),
         pytest.param("0151 12345678", "DE", "+4915112345678", id="de-national-mobile"),
         pytest.param("020 7946 0958", "GB", "+442079460958", id="gb-national"),
         pytest.param("  (415) 555-0132  ", "US", "+14155550132", id="surrounding-spaces"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from inscriptis import get_text
 
 from pipeline.resolve.dedupe import dedupe_fingerprint
+from pipeline.standardise.normalise import text as text_module
 from pipeline.standardise.normalise.language import MAX_SAMPLE_CHARS, detect_language
 from pipeline.standardise.normalise.text import (
     MAX_HTML_CHARS,
@@ -101,6 +103,10 @@ def test_clean_text_whitespace(raw: str, expected: str) -> None:
         pytest.param(
             "a" * 50 + " " + "b" * 60, 100, ("a" * 50 + " " + "b" * 49, True), id="far-space"
         ),
+        pytest.param(
+            "a" * 18 + " bcdef", 20, ("a" * 18 + " b", True), id="space-at-exactly-90-percent-kept"
+        ),
+        pytest.param("abcdefghi\n\nxyz", 10, ("abcdefghi", True), id="cut-ends-in-a-newline"),
     ],
 )
 def test_truncate(text: str, limit: int, expected: tuple[str, bool]) -> None:
@@ -194,3 +200,23 @@ def test_language_is_detected_on_the_start_of_the_text() -> None:
     assert len(english) >= MAX_SAMPLE_CHARS
     assert detect_language(english[:MAX_SAMPLE_CHARS] + german) == "en"
     assert detect_language(" " * MAX_SAMPLE_CHARS + german) is None
+
+
+def test_the_table_layout_is_a_row_per_line_with_cells_space_separated() -> None:
+    """Built from ``_flat_tables`` at call time: the module's own copy is made at import, before
+    a test (or a mutation tool) could look, so this checks the profile itself."""
+    html = (
+        "<p>Hi</p><table><caption>Orders</caption>"
+        "<thead><tr><th>id</th><th>state</th></tr></thead>"
+        "<tbody><tr><td>1</td><td>lost</td></tr><tr><td>22222</td><td>found it</td></tr></tbody>"
+        "<tfoot><tr><td>total</td><td>2</td></tr></tfoot></table><p>Bye</p>"
+    )
+    # Cells of other widths stay unpadded: no column layout (two rows share a ``tbody``).
+    expected = "Hi\n\nOrders\nid state\n1 lost\n22222 found it\ntotal 2\n\nBye\n"
+    assert get_text(html, text_module._flat_tables()) == expected
+    assert html_to_text(html) == expected
+
+
+def test_tags_after_the_character_bound_do_not_count() -> None:
+    html = "a" * MAX_HTML_CHARS + "<b>" * (MAX_HTML_TAGS + 1)
+    assert bounded_html(html) == "a" * MAX_HTML_CHARS

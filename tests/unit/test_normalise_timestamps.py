@@ -138,3 +138,48 @@ def test_a_boolean_is_not_a_timestamp(value: bool, shown: str) -> None:
         parse(value)
     assert caught.value.code is ReasonCode.INVALID_TIMESTAMP
     assert str(caught.value) == f"a boolean is not a timestamp: {shown}"
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        pytest.param(10**400, "epoch timestamp is too large", id="int-too-large-for-a-float"),
+        pytest.param("", "timestamp is an empty string", id="empty"),
+        pytest.param(
+            "x" * 70, f"timestamp {'x' * 64!r} is not ISO-8601 or epoch", id="not-iso-shown-to-64"
+        ),
+        pytest.param(
+            "9999-12-31T23:59:59-05:00",
+            "timestamp '9999-12-31T23:59:59-05:00' is out of range",
+            id="past-year-9999-in-utc",
+        ),
+        pytest.param(
+            "9999-12-31T23:59:59." + "9" * 40 + "-05:00",
+            f"timestamp {('9999-12-31T23:59:59.' + '9' * 40 + '-05:00')[:64]!r} is out of range",
+            id="out-of-range-shown-to-64",
+        ),
+        pytest.param(float("inf"), "epoch timestamp is not finite: inf", id="infinite"),
+        pytest.param(1e300, "epoch 1e+300 is out of range", id="epoch-out-of-range"),
+        pytest.param([1], "timestamp has type list", id="a-list"),
+        pytest.param(
+            100_000_000_000,
+            "timestamp 1973-03-03T09:46:40+00:00 is outside the accepted range "
+            "[1990-01-01, now + 1 day, 0:00:00]",
+            id="1e11-is-milliseconds",
+        ),
+    ],
+)
+def test_a_rejected_value_says_why(value: object, detail: str) -> None:
+    with pytest.raises(InputError) as rejected:
+        parse(value)
+    assert (rejected.value.code, str(rejected.value)) == (ReasonCode.INVALID_TIMESTAMP, detail)
+
+
+def test_the_latest_accepted_time_is_exactly_now_plus_the_skew() -> None:
+    assert parse((NOW + SKEW).isoformat()) == NOW + SKEW
+
+
+def test_an_offset_time_is_converted_to_the_utc_zone_object() -> None:
+    parsed = parse("2026-11-29T14:00:00+02:00")
+    assert parsed == NOW
+    assert parsed.tzinfo is UTC

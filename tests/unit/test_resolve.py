@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -352,4 +353,23 @@ def test_evictions_reach_the_outcome() -> None:
     assert evicted == [0, 0, 0, 0, 1, 1, 1, 1]
     assert state.members[new_customer_key("user_id:u-fat")]["ids"] == ["user_id:u-fat"] + [
         f"anonymous_id:a-{i}" for i in range(4, 8)
+    ]
+
+
+def test_the_first_sweep_is_due_one_interval_after_time_zero() -> None:
+    state = State()
+    state.process(envelope("chat", chat("c-0", "first message")), SETTINGS.sweep_interval_s)
+    assert state.resolver.last_sweep == SETTINGS.sweep_interval_s == 30.0
+
+
+def test_drops_and_sweeps_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="pipeline.resolve.resolver")
+    state = State(SETTINGS.model_copy(update={"dedupe_window_s": 1.0}))
+    kept = state.process(envelope("chat", chat("c-1", "hello there")), 100.0).interaction
+    assert kept is not None
+    state.process(envelope("chat", chat("c-1", "hello there"), offset=9), 101.0)
+    state.process(envelope("chat", chat("c-2", "another thing")), 200.0)
+    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.resolve.resolver"] == [
+        f"dropped redelivery {kept.interaction_id} (duplicate of {kept.interaction_id})",
+        "expired 1 dedupe entries",  # the id (window 1 s); the texts keep 2 x 60 s
     ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
+from pipeline.contracts.languages import UNSUPPORTED_LANGUAGE
+from pipeline.contracts.records import Enriched
 from pipeline.workflow import routing
 from pipeline.workflow.config import HighStakes, load_rules
 from pipeline.workflow.routing import high_stakes, route
@@ -277,3 +280,136 @@ def test_rules_version_names_the_version_and_fingerprint() -> None:
     assert decision is not None
     assert decision.rules_version == f"{RULES.version}@{RULES.fingerprint}"
     assert re.fullmatch(r"2026-11-29@[0-9a-f]{16}", decision.rules_version)
+
+
+def _without(event: Enriched, **changes: Any) -> Enriched:
+    """The event with some of its scores replaced or absent (a model head that gave nothing)."""
+    assert event.scores is not None
+    return event.model_copy(update={"scores": event.scores.model_copy(update=changes)})
+
+
+def _no_negative(event: Enriched) -> Enriched:
+    """The event with a sentiment that has no ``negative`` probability at all."""
+    assert event.scores is not None and event.scores.sentiment is not None
+    sentiment = event.scores.sentiment.model_copy(update={"probabilities": {"positive": 1.0}})
+    return _without(event, sentiment=sentiment)
+
+
+@pytest.mark.parametrize(
+    ("event", "tier", "reason", "priority"),
+    [
+        pytest.param(
+            enriched("hello", intent="astrology"),
+            None,
+            "intent astrology → general (default); urgency normal → P3",
+            "P3",
+            id="unknown-intent",
+        ),
+        pytest.param(
+            enriched("hello", intent="delivery", urgency="high", negative=0.8),
+            "vip",
+            "intent delivery → logistics; urgency high → P2; negative 0.80 ≥ 0.70 → P1; "
+            "tier vip → P1",
+            "P1",
+            id="every-raise",
+        ),
+        pytest.param(
+            enriched("I will sue you", intent="billing", urgency="low"),
+            None,
+            "intent billing → billing; urgency low → P4; "
+            "high-stakes legal_threat → specialist_human, P2 (human only)",
+            "P2",
+            id="high-stakes-raises",
+        ),
+        pytest.param(
+            enriched("I will sue you", intent="billing", urgency="high"),
+            None,
+            "intent billing → billing; urgency high → P2; "
+            "high-stakes legal_threat → specialist_human (human only)",
+            "P2",
+            id="high-stakes-already-at-p2",
+        ),
+        pytest.param(
+            enriched("My lawyers saw the fire", intent="complaint", urgency="critical"),
+            None,
+            "intent complaint → complaints; urgency critical → P1; "
+            "high-stakes legal_threat, safety → specialist_human (human only)",
+            "P1",
+            id="high-stakes-keeps-p1",
+        ),
+        pytest.param(
+            _without(enriched("hello", negative=0.9), urgency=None, intent=None, sentiment=None),
+            None,
+            "intent other → general; urgency unknown → P3 (default)",
+            "P3",
+            id="no-urgency-intent-or-sentiment",
+        ),
+        pytest.param(
+            _no_negative(enriched("hello")),
+            None,
+            "intent other → general; urgency normal → P3",
+            "P3",
+            id="sentiment-without-negative",
+        ),
+    ],
+)
+def test_the_reason_names_every_step_that_decided(
+    event: Enriched, tier: str | None, reason: str, priority: str
+) -> None:
+    decision = route(event, tier, RULES)
+    assert decision is not None
+    assert (decision.reason, decision.priority) == (reason, priority)
+
+
+def _unreadable(text: str, language: str | None) -> Enriched:
+    """A text in a language the model does not read, as the score stage leaves it."""
+    return enriched(text).model_copy(
+        update={
+            "scored": False,
+            "scores": None,
+            "ai": None,
+            "unscored_reason": UNSUPPORTED_LANGUAGE,
+            "language": language,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason", "priority"),
+    [
+        pytest.param(
+            _unreadable("Wo ist mein Paket?", "de"),
+            "language de is not one the model reads (unscored) → support_de; "
+            "urgency unknown → P3 (default); human only",
+            "P3",
+            id="listed-language",
+        ),
+        pytest.param(
+            _unreadable("Dov'è il mio pacco?", "it"),
+            "language it is not one the model reads (unscored) → multilingual "
+            "(default language queue); urgency unknown → P3 (default); human only",
+            "P3",
+            id="unlisted-language",
+        ),
+        pytest.param(
+            _unreadable("?!", None),
+            "language unknown is not one the model reads (unscored) → multilingual "
+            "(default language queue); urgency unknown → P3 (default); human only",
+            "P3",
+            id="no-language",
+        ),
+        pytest.param(
+            _unreadable("Mein lawyer sagt, das ist fire", "de"),
+            "language de is not one the model reads (unscored) → support_de; "
+            "urgency unknown → P3 (default); high-stakes legal_threat, safety → P2; human only",
+            "P2",
+            id="high-stakes-words",
+        ),
+    ],
+)
+def test_an_unreadable_message_s_reason_names_its_language_and_every_step(
+    event: Enriched, reason: str, priority: str
+) -> None:
+    decision = route(event, None, RULES)
+    assert decision is not None
+    assert (decision.reason, decision.priority, decision.human_only) == (reason, priority, True)

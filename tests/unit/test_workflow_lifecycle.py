@@ -3,6 +3,7 @@ bounded state and replay, driven through ``Workflow`` like the Faust agent drive
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import timedelta
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import pytest
 
 from pipeline.contracts.records import Enriched
-from pipeline.contracts.workflow import Alert
+from pipeline.contracts.workflow import Alert, AlertType, Evidence, Routing, Severity
 from pipeline.workflow import lifecycle
 from pipeline.workflow.config import WorkflowRules
+from pipeline.workflow.rules import Clear, Signal
 from pipeline.workflow.state import (
     MAX_CONTACTS,
     MAX_CONVERSATIONS,
+    MAX_OPEN_ALERTS,
     MAX_SEEN,
     MAX_SENTIMENT,
     MAX_WAITING,
@@ -549,3 +552,164 @@ def test_rules_copies_do_not_touch_the_defaults() -> None:
     assert MEDIUM_URGENT.alerts.urgent_message.severity == "medium"
     assert RULES.alerts.urgent_message.severity == "high"
     assert MEDIUM_URGENT.alerts.negative_streak is RULES.alerts.negative_streak
+
+
+# lifecycle.apply on its own, with hand-made signals (what mutation testing found) -----------
+
+ROUTE = Routing(
+    queue="care", priority="P3", reason="default row", human_only=False, rules_version="t"
+)
+
+
+def lifecycle_rules(**changes: Any) -> WorkflowRules:
+    return RULES.model_copy(update={"lifecycle": RULES.lifecycle.model_copy(update=changes)})
+
+
+def fresh_customer() -> CustomerState:
+    return CustomerState(customer_key="cus_1", first_seen=T0, watermark=T0, updated_at=T0)
+
+
+def signal(
+    *interactions: str,
+    entity: str = "cus_1",
+    severity: Severity = "medium",
+    reasons: tuple[str, ...] = ("it is urgent",),
+    alert_type: AlertType = "urgent_message",
+) -> Signal:
+    evidence = [Evidence(interaction_id=ix, channel="chat", occurred_at=T0) for ix in interactions]
+    return Signal(
+        type=alert_type,
+        entity=entity,
+        severity=severity,
+        confidence=0.9,
+        reasons=list(reasons),
+        evidence=evidence,
+        trigger=interactions[-1],
+    )
+
+
+def step(
+    state: CustomerState,
+    *outcomes: Signal | Clear,
+    minutes: float,
+    route: Routing = ROUTE,
+    rules: WorkflowRules = RULES,
+) -> list[Alert]:
+    return lifecycle.apply(
+        state, list(outcomes), at=at(minutes), route=route, next_action="reply", rules=rules
+    )
+
+
+def test_an_alert_id_is_al_and_24_hex_digits_of_the_sha256_of_type_entity_trigger() -> None:
+    digest = hashlib.sha256(b"urgent_message|cus_1|ix_1").hexdigest()
+    assert lifecycle.alert_id("urgent_message", "cus_1", "ix_1") == f"al_{digest[:24]}"
+
+
+def test_close_all_resolves_every_open_alert_no_earlier_than_its_last_update() -> None:
+    state = fresh_customer()
+    step(state, signal("ix_1", entity="conv-1"), minutes=10)
+    step(state, signal("ix_2", entity="conv-2"), minutes=20)
+    closed = lifecycle.close_all(state, "consent withdrawn", at(15))
+    assert [(a.entity, a.status, a.revision, a.close_reason) for a in closed] == [
+        ("conv-1", "resolved", 2, "consent withdrawn"),
+        ("conv-2", "resolved", 2, "consent withdrawn"),
+    ]
+    assert [(a.updated_at, a.closed_at) for a in closed] == [(at(15), at(15)), (at(20), at(20))]
+    assert state.open_alerts == {}
+    assert state.closed == {"urgent_message|conv-1": at(15), "urgent_message|conv-2": at(20)}
+
+
+def test_the_cooldown_ends_exactly_cooldown_s_after_the_close() -> None:
+    state = fresh_customer()
+    step(state, signal("ix_1"), minutes=0)
+    step(state, Clear(type="urgent_message", entity="cus_1", reason="answered"), minutes=0)
+    assert step(state, signal("ix_2"), minutes=30) == []
+    assert step(state, signal("ix_3"), minutes=59.9) == []
+    assert state.alerts_suppressed == 2
+    assert [a.status for a in step(state, signal("ix_4"), minutes=60)] == ["opened"]
+
+
+def test_the_rate_window_forgets_an_opening_exactly_rate_window_s_later() -> None:
+    state = fresh_customer()
+    for n in range(4):  # max_opened_per_window
+        step(state, signal(f"ix_{n}", entity=f"conv-{n}"), minutes=0)
+    assert step(state, signal("ix_5", entity="conv-5"), minutes=59.9) == []
+    assert [a.entity for a in step(state, signal("ix_6", entity="conv-6"), minutes=60)] == [
+        "conv-6"
+    ]
+
+
+def test_a_customer_holds_at_most_max_open_alerts() -> None:
+    state = fresh_customer()
+    rules = lifecycle_rules(max_opened_per_window=1_000)
+    for n in range(MAX_OPEN_ALERTS):
+        assert len(step(state, signal(f"ix_{n}", entity=f"c-{n}"), minutes=0, rules=rules)) == 1
+    assert step(state, signal("ix_x", entity="c-x"), minutes=0, rules=rules) == []
+    assert len(state.open_alerts) == MAX_OPEN_ALERTS
+    assert state.alerts_suppressed == 1
+
+
+def test_the_playbook_s_action_for_an_alert_type_beats_the_message_s_action() -> None:
+    state = fresh_customer()
+    repeat = step(state, signal("ix_1", alert_type="repeat_contact"), minutes=0)
+    urgent_alert = step(state, signal("ix_2"), minutes=0)
+    assert repeat[0].next_action == RULES.playbook.by_alert["repeat_contact"]
+    assert urgent_alert[0].next_action == "reply"
+
+
+def test_an_update_keeps_the_higher_severity_and_takes_the_new_reasons() -> None:
+    """By rank (low < medium < high < critical), not by spelling: "medium" > "high" in ASCII."""
+    state = fresh_customer()
+    step(state, signal("ix_1", severity="high"), minutes=0)
+    lower = step(state, signal("ix_1", "ix_2", severity="medium", reasons=("again",)), minutes=1)
+    assert [(a.status, a.severity, a.reasons) for a in lower] == [("updated", "high", ["again"])]
+    higher = step(state, signal("ix_2", "ix_3", severity="critical"), minutes=2)
+    assert [(a.severity, a.reasons) for a in higher] == [("critical", ["it is urgent"])]
+
+
+def test_an_update_the_model_cannot_read_moves_the_alert_to_its_human_only_route() -> None:
+    state = fresh_customer()
+    step(state, signal("ix_1"), minutes=0)
+    unreadable = ROUTE.model_copy(update={"queue": "language_desk", "human_only": True})
+    updated = step(state, signal("ix_1", "ix_2"), minutes=1, route=unreadable)
+    assert [(a.route.queue, a.requires_human, a.auto_action_allowed) for a in updated] == [
+        ("language_desk", True, False)
+    ]
+
+
+def test_evidence_trimmed_from_the_alert_is_not_new_when_it_comes_again() -> None:
+    """With one evidence item kept, a repeat of [ix_1, ix_2] holds ix_2; ix_1 was trimmed."""
+    state = fresh_customer()
+    rules = lifecycle_rules(max_evidence=1)
+    step(state, signal("ix_1"), minutes=0, rules=rules)
+    updated = step(state, signal("ix_1", "ix_2"), minutes=1, rules=rules)
+    assert [[e.interaction_id for e in a.evidence] for a in updated] == [["ix_2"]]
+    assert step(state, signal("ix_1", "ix_2"), minutes=2, rules=rules) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "decision"),
+    [
+        pytest.param(
+            ROUTE.model_copy(
+                update={"high_stakes": ["legal_threat", "safety"], "human_only": True}
+            ),
+            (True, False, "high-stakes (legal_threat, safety): a person decides"),
+            id="high-stakes",
+        ),
+        pytest.param(
+            ROUTE.model_copy(update={"human_only": True}),
+            (True, False, "routed human only to care: a person decides"),
+            id="human-only",
+        ),
+        pytest.param(
+            ROUTE.model_copy(update={"priority": "P1"}),
+            (True, False, "routed P1: a person decides"),
+            id="priority",
+        ),
+    ],
+)
+def test_human_control_takes_the_decision_from_a_person_and_says_why(
+    route: Routing, decision: tuple[bool, bool, str]
+) -> None:
+    assert lifecycle.human_control("low", 1.0, route, False, RULES) == decision

@@ -14,14 +14,21 @@ from typing import Any
 import pytest
 
 from pipeline.contracts.records import Enriched
-from pipeline.contracts.workflow import Alert
+from pipeline.contracts.workflow import Alert, Evidence, Waiting
 from pipeline.workflow.config import (
     AlertRules,
     WorkflowRules,
     load_rules,
 )
 from pipeline.workflow.engine import EventOutcome, TickOutcome, Workflow
-from pipeline.workflow.state import ConversationState, CustomerState, conversation_of
+from pipeline.workflow.lifecycle import alert_id
+from pipeline.workflow.rules import Signal, next_deadline, waiting_sla
+from pipeline.workflow.state import (
+    CONVERSATION_IDLE,
+    ConversationState,
+    CustomerState,
+    conversation_of,
+)
 from tests.unit.workflow_factory import T0, at, enriched
 
 RULES = load_rules()
@@ -570,3 +577,289 @@ def test_channels_without_a_written_reply_never_wait(channel: str) -> None:
     journey.send(enriched("it broke again", channel=channel))
     assert journey.state.waiting == {}
     assert journey.tick(seconds(30 * 86400)).alerts == []
+
+
+# Exact signals: reasons, confidences, evidence and the trigger (what mutation testing found) --
+
+
+def test_waiting_sla_signals_each_breached_wait_with_its_evidence() -> None:
+    """Waits are read oldest first: one on a channel with no SLA (fax) and one not yet due
+    (email, 86,400 s) come before the breached chat wait, and neither stops the loop."""
+    waits = [
+        Waiting(
+            conversation="fax-1",
+            channel="fax",
+            since=seconds(-10),
+            asked_at=T0,
+            interaction_id="ix_fax",
+        ),
+        Waiting(
+            conversation="thread-1",
+            channel="email",
+            since=seconds(-5),
+            asked_at=T0,
+            interaction_id="ix_mail",
+        ),
+        Waiting(
+            conversation="conv-1",
+            channel="chat",
+            since=seconds(0),
+            asked_at=seconds(-30),
+            interaction_id="ix_chat",
+        ),
+    ]
+    customer = CustomerState(
+        customer_key="cus_w",
+        first_seen=T0,
+        watermark=T0,
+        updated_at=T0,
+        waiting={w.conversation: w for w in waits},
+    )
+    [signal] = waiting_sla(customer, seconds(450), RULES)
+    reason = "chat message waiting 7.5 min with no agent reply (SLA 5 min)"
+    evidence = Evidence(
+        interaction_id="ix_chat",
+        channel="chat",
+        occurred_at=seconds(-30),
+        conversation="conv-1",
+        note=reason,
+    )
+    assert signal == Signal(
+        "waiting_sla", "conversation:cus_w/conv-1", "medium", 1.0, [reason], [evidence]
+    )
+    assert signal.trigger == "ix_chat"
+
+
+def test_urgent_message_signal_carries_its_reason_confidence_and_evidence() -> None:
+    event = enriched("please help", urgency="critical")
+    assert event.scores is not None and event.scores.urgency is not None
+    level = event.scores.urgency.model_copy(update={"probabilities": {"critical": 0.912345}})
+    event = event.model_copy(update={"scores": event.scores.model_copy(update={"urgency": level})})
+    [alert] = of_type(Journey().send(event).alerts, "urgent_message")
+    reason = "urgency 0.90 (critical) ≥ critical"  # the factory's score for critical is 0.9
+    entity = "conversation:cus_test/conv-1"
+    assert (alert.confidence, alert.reasons, alert.severity) == (0.9123, [reason], "high")
+    assert [(e.interaction_id, e.note) for e in alert.evidence] == [(event.interaction_id, reason)]
+    assert alert.alert_id == alert_id("urgent_message", entity, event.interaction_id)
+
+
+def test_urgent_message_confidence_is_the_score_when_the_level_has_no_probability() -> None:
+    event = enriched("please help", urgency="critical")
+    assert event.scores is not None and event.scores.urgency is not None
+    level = event.scores.urgency.model_copy(update={"probabilities": {"high": 0.1}})
+    event = event.model_copy(update={"scores": event.scores.model_copy(update={"urgency": level})})
+    [alert] = of_type(Journey().send(event).alerts, "urgent_message")
+    assert alert.confidence == 0.9
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"urgency": None}, id="no-urgency-head"),
+        pytest.param({"level": "extreme"}, id="unknown-level"),
+    ],
+)
+def test_a_message_without_a_known_urgency_level_is_not_urgent(change: dict[str, Any]) -> None:
+    event = enriched("please help", urgency="critical")
+    assert event.scores is not None and event.scores.urgency is not None
+    if "level" in change:
+        scores = event.scores.model_copy(
+            update={"urgency": event.scores.urgency.model_copy(update=change)}
+        )
+    else:
+        scores = event.scores.model_copy(update=change)
+    event = event.model_copy(update={"scores": scores})
+    assert of_type(Journey().send(event).alerts, "urgent_message") == []
+
+
+def test_bot_messages_raise_no_customer_alert() -> None:
+    """A bot's words are not the customer's: however urgent, negative or churn-like."""
+    journey = vip_journey({"tier": "vip"})
+    journey.send_all([feeling(0.6, 0.0, 0), feeling(0.6, 0.0, 1)])
+    bot = [
+        enriched(
+            "cancel it all now",
+            author="bot",
+            negative=0.95,
+            positive=0.0,
+            urgency="critical",
+            intent="cancellation",
+            intent_confidence=0.95,
+            minutes=m,
+        )
+        for m in (2, 3, 4)
+    ]
+    assert journey.send_all(bot) == []
+
+
+def test_negative_streak_confidence_is_the_mean_of_how_negative_each_message_is() -> None:
+    """P(pos) - P(neg) of -0.8, -0.8, -0.9 map to 0.9, 0.9, 0.95: a mean of 0.91666…, kept to
+    4 decimals."""
+    events = [negative(m, p=p) for m, p in enumerate((0.8, 0.8, 0.9))]
+    events = [
+        e.model_copy(
+            update={"scores": e.scores.model_copy(update={"sentiment": _only_negative(e)})}
+        )
+        for e in events
+        if e.scores is not None
+    ]
+    [alert] = of_type(Journey().send_all(events), "negative_streak")
+    assert alert.confidence == 0.9167
+    entity = "conversation:cus_test/conv-1"
+    assert alert.alert_id == alert_id("negative_streak", entity, events[0].interaction_id)
+
+
+def _only_negative(event: Enriched) -> Any:
+    """The event's sentiment with P(positive) = 0 (the factory's ``negative`` gives 0.05)."""
+    assert event.scores is not None and event.scores.sentiment is not None
+    p = event.scores.sentiment.probabilities["negative"]
+    probabilities = {"negative": p, "neutral": round(1 - p, 4), "positive": 0.0}
+    return event.scores.sentiment.model_copy(update={"probabilities": probabilities})
+
+
+def test_sentiment_drop_signal_carries_its_reason_confidence_and_trigger() -> None:
+    """Mean +0.40, last +0.05: a gap of 0.35 against a drop of 0.30 gives 0.35 / 0.375."""
+    journey = Journey(with_alerts(sentiment_drop={"drop": 0.3}))
+    events = [feeling(0.5, 0.1, 0), feeling(0.5, 0.1, 1), feeling(0.15, 0.1, 2)]
+    [alert] = of_type(journey.send_all(events), "sentiment_drop")
+    reason = "sentiment +0.05 is 0.35 below the mean +0.40 of the 2 earlier messages (drop ≥ 0.30)"
+    assert (alert.confidence, alert.reasons) == (0.9333, [reason])
+    assert [(e.interaction_id, e.note) for e in alert.evidence] == [
+        (events[-1].interaction_id, reason)
+    ]
+    assert alert.alert_id == alert_id(
+        "sentiment_drop", "customer:cus_test", events[-1].interaction_id
+    )
+
+
+def test_a_message_at_the_same_instant_counts_in_the_baseline() -> None:
+    first = enriched("about my order", positive=0.6, negative=0.0, minutes=0)
+    same_time = enriched(
+        "and another thing", positive=0.6, negative=0.0, minutes=1, interaction_id="ix_same"
+    )
+    last = enriched("awful", positive=0.0, negative=0.9, minutes=1)
+    assert len(of_type(Journey().send_all([first, same_time, last]), "sentiment_drop")) == 1
+
+
+def test_sentiment_drop_resolves_when_sentiment_is_exactly_at_its_mean() -> None:
+    """Earlier values 0.5, 0.5, 0.5 and -0.5 have the mean 0.25; a value of 0.25 clears."""
+    journey = Journey()
+    events = [feeling(0.5, 0.0, m) for m in range(3)] + [feeling(0.0, 0.5, 3)]
+    [opened] = of_type(journey.send_all(events), "sentiment_drop")
+    [resolved] = of_type(journey.send(feeling(0.25, 0.0, 4)).alerts, "sentiment_drop")
+    assert (resolved.alert_id, resolved.status, resolved.close_reason) == (
+        opened.alert_id,
+        "resolved",
+        "sentiment +0.25 back at its mean",
+    )
+
+
+def test_repeat_contact_evidence_is_each_contact_and_the_first_one_triggers() -> None:
+    events = [
+        contact("chat", "conv-a", 0),
+        contact("email", "thread-b", 3 * HOUR),
+        contact("chat", "conv-c", 6 * HOUR),
+    ]
+    [alert] = of_type(Journey().send_all(events), "repeat_contact")
+    assert [(e.interaction_id, e.note) for e in alert.evidence] == [
+        (e.interaction_id, "contact") for e in events
+    ]
+    assert alert.alert_id == alert_id(
+        "repeat_contact", "customer:cus_test", events[0].interaction_id
+    )
+
+
+def test_a_neutral_message_ends_the_streak_and_says_so() -> None:
+    journey = Journey()
+    journey.send_all([negative(m) for m in range(3)])
+    [resolved] = of_type(journey.send(enriched("ok", minutes=3)).alerts, "negative_streak")
+    assert (resolved.status, resolved.close_reason) == (
+        "resolved",
+        "a message that is not negative ended the streak",
+    )
+
+
+def test_churn_signal_carries_its_reason_confidence_and_trigger() -> None:
+    event = enriched(
+        "cancel my subscription",
+        intent="cancellation",
+        intent_confidence=0.912345,
+        negative=0.95,
+        positive=0.0,
+    )
+    [alert] = of_type(Journey().send(event).alerts, "churn_signal")
+    reason = "intent cancellation 0.91 ≥ 0.40 with P(negative) 0.95 ≥ 0.40"
+    assert (alert.confidence, alert.reasons) == (0.9123, [reason])
+    assert [(e.interaction_id, e.note) for e in alert.evidence] == [(event.interaction_id, reason)]
+    assert alert.alert_id == alert_id("churn_signal", "customer:cus_test", event.interaction_id)
+
+
+def _urgency(event: Enriched, **changes: Any) -> Enriched:
+    assert event.scores is not None and event.scores.urgency is not None
+    level = event.scores.urgency.model_copy(update=changes)
+    return event.model_copy(update={"scores": event.scores.model_copy(update={"urgency": level})})
+
+
+@pytest.mark.parametrize(
+    ("traits", "event", "reason", "confidence"),
+    [
+        pytest.param(
+            {"tier": "platinum"},
+            _urgency(
+                enriched("where is it", negative=0.5, positive=0.0, urgency="critical"),
+                score=0.912345,
+            ),
+            "tier platinum customer: P(negative) 0.50 ≥ 0.50 and urgency critical ≥ high",
+            0.9123,
+            id="negative-at-the-threshold-and-urgent",
+        ),
+        pytest.param(
+            {"vip": True},
+            _urgency(
+                enriched("where is it", negative=0.55, positive=0.0, urgency="normal"), score=0.6
+            ),
+            "tier vip customer: P(negative) 0.55 ≥ 0.50",
+            0.55,
+            id="negative-only-the-urgency-score-does-not-count",
+        ),
+    ],
+)
+def test_vip_at_risk_signal_carries_its_reason_confidence_and_trigger(
+    traits: dict[str, Any], event: Enriched, reason: str, confidence: float
+) -> None:
+    [alert] = of_type(vip_journey(traits).send(event).alerts, "vip_at_risk")
+    assert (alert.reasons, alert.confidence) == ([reason], confidence)
+    assert [(e.interaction_id, e.note) for e in alert.evidence] == [(event.interaction_id, reason)]
+    assert alert.alert_id == alert_id("vip_at_risk", "customer:cus_test", event.interaction_id)
+
+
+def test_a_customer_s_second_message_does_not_end_the_wait_alert() -> None:
+    journey = Journey()
+    journey.send(enriched("hello?"))
+    [opened] = journey.tick(seconds(300)).alerts
+    assert of_type(journey.send(enriched("hello??", minutes=6)).alerts, "waiting_sla") == []
+    assert [a.alert_id for a in journey.open_of("waiting_sla")] == [opened.alert_id]
+
+
+def _waiting_customer(**fields: Any) -> CustomerState:
+    return CustomerState(customer_key="cus_d", first_seen=T0, watermark=T0, updated_at=T0, **fields)
+
+
+def test_next_deadline_ignores_an_alerted_wait_and_its_alert_while_it_waits() -> None:
+    """A breached wait already alerted needs no SLA look and its alert does not expire while
+    the customer waits; the conversation name holds a ``/`` (the entity is split at the first)."""
+    conv = "mail/thread-1"
+    wait = Waiting(conversation=conv, channel="chat", since=T0, asked_at=T0, interaction_id="ix_1")
+    [alert] = Journey().send(enriched("please help", urgency="critical")).alerts
+    alerted = alert.model_copy(
+        update={"type": "waiting_sla", "entity": f"conversation:cus_d/{conv}", "updated_at": T0}
+    )
+    customer = _waiting_customer(
+        waiting={conv: wait}, open_alerts={alerted.alert_id: alerted}, conversations={conv: T0}
+    )
+    assert next_deadline(customer, RULES) is None
+
+
+def test_next_deadline_of_an_idle_conversation_is_a_week_after_its_last_message() -> None:
+    customer = _waiting_customer(conversations={"conv-1": T0})
+    assert next_deadline(customer, RULES) == T0 + CONVERSATION_IDLE == T0 + timedelta(days=7)
