@@ -140,8 +140,8 @@ def run_demo(
         lake = _write_lake(settings)
     report = _write_report(settings)
     summary = _summary(out, len(delivered), records_expect=Counter(r.expect for r in records))
-    summary.update(alert_summary(alerts, profiles))
     rules = cached_rules(settings.rules_file)
+    summary.update(alert_summary(alerts, profiles, rules.lifecycle.rate_window_s))
     summary["alert_limit_per_customer"] = (
         f"{rules.lifecycle.max_opened_per_window} per {rules.lifecycle.rate_window_s:g} s"
     )
@@ -333,7 +333,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{summary['alerts_opened']}"
     )
     print(
-        f"  alerts per customer max {summary['max_alerts_per_customer']} "
+        f"  alerts per customer max {summary['max_alerts_per_customer']}, "
+        f"{summary['max_alerts_per_customer_in_window']} within one rate window "
         f"(limit {summary['alert_limit_per_customer']}; {summary['alerted_customers']} customers, "
         f"{summary['alerts_suppressed']} suppressed by cooldown/rate limit, "
         f"{summary['duplicate_alert_ids']} duplicate ids)"

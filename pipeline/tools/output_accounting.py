@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -76,8 +77,23 @@ def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[dic
         consumer.close()
 
 
-def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Alert counts by type and status, and the most alerts any one customer got.
+def most_within(times: list[datetime], window_s: float) -> int:
+    """The most of ``times`` that fall within any ``window_s`` seconds (a window starts at one
+    of them; one exactly ``window_s`` later is outside it, as in the workflow's rate limit)."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(ordered):
+        while (at - ordered[start]).total_seconds() >= window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def alert_summary(
+    alerts: list[dict[str, Any]], profiles: list[dict[str, Any]], window_s: float = 3600.0
+) -> dict[str, Any]:
+    """Alert counts by type and status, and the most alerts any one customer got: in all, and
+    within any ``window_s`` (the workflow's per-customer rate window, by event time).
 
     Alerts about a pattern across customers (``emerging_issue``, customer key ``*``) count in
     the totals and as ``emerging_issues``, never as one customer's alerts: the per-customer rate
@@ -92,10 +108,23 @@ def alert_summary(alerts: list[dict[str, Any]], profiles: list[dict[str, Any]]) 
         "alert_changes": dict(sorted(Counter(a["status"] for a in alerts).items())),
         "alerted_customers": len(per_customer),
         "max_alerts_per_customer": max(per_customer.values(), default=0),
+        "max_alerts_per_customer_in_window": max(
+            (most_within(times, window_s) for times in _opened_times(opened).values()), default=0
+        ),
         "alerts_suppressed": sum(p.get("alerts_suppressed", 0) for p in latest.values()),
         "duplicate_alert_ids": len(opened) - len({a["alert_id"] for a in opened}),
         "emerging_issues": [a["reasons"][0] for a in emerging.values()],
     }
+
+
+def _opened_times(opened: list[dict[str, Any]]) -> dict[str, list[datetime]]:
+    """When each customer's alerts opened (event time), one per alert id."""
+    seen: dict[str, dict[str, datetime]] = {}
+    for alert in opened:
+        if alert["customer_key"] != ALL_CUSTOMERS:
+            at = datetime.fromisoformat(alert["opened_at"])
+            seen.setdefault(alert["customer_key"], {})[alert["alert_id"]] = at
+    return {key: list(ids.values()) for key, ids in seen.items()}
 
 
 def newest_timestamp(settings: Settings, topics: list[str]) -> float:
