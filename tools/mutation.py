@@ -49,6 +49,21 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pipeline/standardise/normalise/emails.py": ("test_normalise_emails.py",),
     "pipeline/resolve/resolver.py": ("test_resolve.py",),
+    "pipeline/standardise/normalise/language.py": (
+        "test_normalise_text.py",
+        "test_languages.py::test_the_issues_examples_are_detected_at_standardise",
+        "test_hostile_input.py::test_detect_language",
+    ),
+    "pipeline/standardise/normalise/payload.py": (
+        # test_hostile_input.py by node id: its other tests load the model, run the workflow
+        # or generate whole channel events, and take most of its 30 s.
+        "test_standardise.py",
+        "test_hostile_input.py::test_standardise_arbitrary_bytes",
+        "test_hostile_input.py::test_standardise_invalid_utf8",
+        "test_hostile_input.py::test_standardise_deep_nesting",
+        "test_hostile_input.py::test_standardise_edge_payloads",
+        "test_hostile_input.py::test_lone_surrogate_escapes_are_rejected_as_not_unicode",
+    ),
     "pipeline/scoring/quality.py": (
         "test_quality_metrics.py",
         "test_fitted_pieces.py",
@@ -73,6 +88,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "pipeline/workflow/lifecycle.py": (
         "test_workflow_lifecycle.py",
         "test_workflow_rules.py",
+    ),
+    "pipeline/standardise/standardiser.py": (
+        "test_standardise.py",
+        "test_standardise_hygiene.py",
+        "test_standardise_redaction.py",
+        "test_hostile_input.py::test_standardise_edge_payloads",
+        "test_hostile_input.py::test_any_broker_timestamp_is_accepted",
+        "test_hostile_input.py::test_standardise_huge_text",
     ),
     "pipeline/workflow/rules.py": (
         "test_workflow_rules.py",

@@ -145,6 +145,18 @@ def test_dedupe_fingerprint_value() -> None:
             "de",
             id="de",
         ),
+        # py3langid's dialect codes are read as their macrolanguage.
+        pytest.param(
+            "佢哋喺度做緊嘢 你食咗飯未呀 我哋聽日去邊度呀", "zh", id="cantonese-yue-is-zh"
+        ),
+        pytest.param(
+            "شنو بغيتي تدير دابا؟ واش نتا مزيان؟ بزاف ديال المشاكل",
+            "ar",
+            id="moroccan-ary-is-ar",
+        ),
+        # Exactly MIN_CHARS (12) characters are enough; a guess under 0.5 (es, 0.35) is not.
+        pytest.param("where is it?", "en", id="twelve-chars-is-enough"),
+        pytest.param("Muchas gracias", None, id="unconfident-es"),
         pytest.param("ok", None, id="ok-too-short"),
         pytest.param("thanks!", None, id="thanks-too-short"),
         pytest.param("          ok          ", None, id="padded-short"),

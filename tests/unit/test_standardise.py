@@ -862,6 +862,320 @@ def test_nested_unknown_field_is_rejected_or_serialisable(depth: int) -> None:
     assert Standardised.model_validate_json(envelope.model_dump_json()) == envelope
 
 
+def nested_chat(levels: int) -> bytes:
+    """A chat message whose unknown field ``a`` nests ``levels`` lists inside the object."""
+    head = json.dumps(chat_payload())[:-1].encode()
+    return head + b', "a": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+def test_a_payload_at_the_nesting_limit_is_accepted() -> None:
+    # The object is level 1, so 63 lists inside it reach MAX_JSON_DEPTH (64) exactly.
+    ix = run("chat", nested_chat(63))
+    inner: Any = ix.attributes["a"]
+    for _ in range(62):
+        (inner,) = inner
+    assert inner == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "detail"),
+    [
+        pytest.param(
+            b'\xef\xbb\xbf{"a": "\xff"}',
+            ReasonCode.INVALID_UTF8,
+            # The byte's offset counts the byte-order mark: 3 + len('{"a": "').
+            "payload is not UTF-8: byte 10 (invalid start byte)",
+            id="bad-byte-after-bom",
+        ),
+        pytest.param(
+            b'{"a": NaN}',
+            ReasonCode.INVALID_JSON,
+            "payload is not valid JSON: NaN is not valid JSON",
+            id="nan",
+        ),
+        pytest.param(
+            b'{"a": }',
+            ReasonCode.INVALID_JSON,
+            "payload is not valid JSON: Expecting value: line 1 column 7 (char 6)",
+            id="missing-value",
+        ),
+        pytest.param(
+            b"[1]", ReasonCode.NOT_AN_OBJECT, "payload is a JSON list, not an object", id="list"
+        ),
+        pytest.param(
+            nested_chat(64),
+            ReasonCode.INVALID_JSON,
+            "JSON is nested deeper than 64 levels",
+            id="one-level-over-the-limit",
+        ),
+        pytest.param(
+            nested_chat(100_000),
+            ReasonCode.INVALID_JSON,
+            "JSON is nested too deeply",
+            id="past-the-parsers-recursion-limit",
+        ),
+        pytest.param(
+            b'{"message_id": "\\ud800"}',
+            ReasonCode.INVALID_UTF8,
+            "payload escapes a lone UTF-16 surrogate (\\ud800-\\udfff)",
+            id="lone-surrogate",
+        ),
+    ],
+)
+def test_a_refused_payload_says_why(payload: bytes, code: ReasonCode, detail: str) -> None:
+    with pytest.raises(InputError) as caught:
+        run("chat", payload)
+    assert caught.value.code is code
+    assert str(caught.value) == detail
+
+
+# -- what a rejection or a warning says ---------------------------------------------------------
+
+LONG_PLACEHOLDER = ("n/a " * 18).strip()  # 71 characters: quoted up to 64
+
+
+@pytest.mark.parametrize(
+    ("channel", "payload", "overrides", "code", "detail"),
+    [
+        pytest.param(
+            "chat",
+            b"",
+            {},
+            ReasonCode.EMPTY_PAYLOAD,
+            "the record has no value (a null/tombstone or 0-byte value): raw topics carry one "
+            "JSON object per record",
+            id="empty",
+        ),
+        pytest.param(
+            "chat",
+            b"x" * 2000,
+            {"max_payload_bytes": 1024},
+            ReasonCode.OVERSIZE,
+            "payload is 2000 bytes, over the 1024-byte limit",
+            id="oversize",
+        ),
+        pytest.param(
+            "chat",
+            {"conversation_id": "c"},
+            {},
+            ReasonCode.MISSING_ID,
+            "chat message has no 'message_id' (string) field",
+            id="missing-id",
+        ),
+        pytest.param(
+            "chat",
+            chat_payload(text=5, platform=7, customer={"email": 5}),
+            {},
+            ReasonCode.SCHEMA_VIOLATION,
+            "customer.email: Input should be a valid string; text: Input should be a valid "
+            "string; platform: Input should be a valid string",
+            id="three-schema-errors-all-named",
+        ),
+        pytest.param(
+            "chat",
+            chat_payload(text=5, platform=7, author_role=3, customer={"email": 5}),
+            {},
+            ReasonCode.SCHEMA_VIOLATION,
+            "author_role: Input should be 'customer', 'agent' or 'bot'; customer.email: Input "
+            "should be a valid string; text: Input should be a valid string (+1 more)",
+            id="four-schema-errors-three-named",
+        ),
+        pytest.param(
+            "web",
+            {"messageId": "w", "type": "track", "event": "x"},
+            {},
+            ReasonCode.MISSING_IDENTITY,
+            "web event has neither userId nor anonymousId",
+            id="web-without-ids",
+        ),
+        pytest.param(
+            "survey",
+            {"response_id": "r", "submitted_at": T10, "kind": "nps", "score": 11},
+            {},
+            ReasonCode.SCHEMA_VIOLATION,
+            "nps score 11 is outside its scale 0..10",
+            id="survey-score-off-scale",
+        ),
+        pytest.param(
+            "email",
+            {"message_id": "e", "received_at": T10, "text": "hi"},
+            {},
+            ReasonCode.MISSING_IDENTITY,
+            "email 'from' '' has no address (is not an address)",
+            id="email-without-from",
+        ),
+        pytest.param(
+            "email",
+            {
+                "message_id": "e",
+                "received_at": T10,
+                "from": "no address in this sender field, only a long display name of words",
+                "text": "hi",
+            },
+            {},
+            ReasonCode.MISSING_IDENTITY,
+            "email 'from' 'no address in this sender field, only a long display name of wor' "
+            "has no address (is not an address)",
+            id="email-from-quoted-up-to-64",
+        ),
+        pytest.param(
+            "chat",
+            chat_payload(customer={"email": "a.very.long.mailbox.name@example.com"}),
+            {"max_identifier_chars": 16},
+            ReasonCode.SCHEMA_VIOLATION,
+            "customer.email is 36 characters long, over the 16-character limit for identifiers",
+            id="email-address-over-the-identifier-limit",
+        ),
+    ],
+)
+def test_a_rejection_says_why(
+    channel: str,
+    payload: dict[str, Any] | bytes,
+    overrides: dict[str, Any],
+    code: ReasonCode,
+    detail: str,
+) -> None:
+    with pytest.raises(InputError) as caught:
+        run(channel, payload, std=Standardiser(settings(**overrides)))
+    assert caught.value.code is code
+    assert str(caught.value) == detail
+
+
+def test_an_unknown_topic_is_named() -> None:
+    msg = RawMessage(topic="cx.raw.fax", partition=0, offset=0, key=None, value=b"{}")
+    with pytest.raises(InputError) as caught:
+        STD.standardise(msg, NOW)
+    assert str(caught.value) == "'cx.raw.fax' is not a raw channel topic"
+
+
+@pytest.mark.parametrize(
+    ("customer", "overrides", "warning"),
+    [
+        pytest.param(
+            {"id": "c1", "phone": "call me on the landline after six please"},
+            {},
+            "customer.phone 'call me on the landline after si' is not a valid number: ignored",
+            id="phone-quoted-up-to-32",
+        ),
+        pytest.param(
+            {"id": "c1", "email": "this is not an e-mail address but a long sentence about one"},
+            {},
+            "customer.email 'this is not an e-mail address but a long sentence about one' "
+            "is not an address: ignored",
+            id="address-quoted-whole-under-64",
+        ),
+        pytest.param(
+            {"id": LONG_PLACEHOLDER, "email": "a@example.com"},
+            {"placeholder_ids": LONG_PLACEHOLDER},
+            f"customer.id {LONG_PLACEHOLDER[:64]!r} is a placeholder, not an id: ignored",
+            id="placeholder-quoted-up-to-64",
+        ),
+        pytest.param(
+            {"id": "c1", "phone": "not a phone"},
+            {"pseudonymise_key": "k" * 16},
+            "customer.phone (value withheld) is not a valid number: ignored",
+            id="withheld-when-pseudonymised",
+        ),
+    ],
+)
+def test_a_refused_identifier_is_quoted_in_its_warning(
+    customer: dict[str, Any], overrides: dict[str, Any], warning: str
+) -> None:
+    ix = run("chat", chat_payload(customer=customer), std=Standardiser(settings(**overrides)))
+    assert ix.warnings == [warning]
+
+
+def test_a_long_refused_address_is_quoted_up_to_64_characters() -> None:
+    address = "not an address: " + "word " * 14  # 86 characters
+    ix = run("chat", chat_payload(customer={"id": "c1", "email": address}))
+    assert ix.warnings == [f"customer.email {address[:64]!r} is not an address: ignored"]
+
+
+def test_a_numeric_message_id_is_read_as_its_digits() -> None:
+    ix = run("chat", {**chat_payload(customer={"id": "c1"}), "message_id": 42})
+    assert ix.source.source_message_id == "42"
+    assert ix.interaction_id == interaction_id("chat", "42")
+
+
+def test_a_broker_time_of_one_millisecond_is_used() -> None:
+    ix = run("chat", chat_payload(sent_at=None, customer={"id": "c1"}), timestamp_ms=1)
+    assert ix.occurred_at == datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
+    assert ix.warnings == ["no event time: used the broker timestamp"]
+
+
+def test_a_web_event_falls_back_to_its_received_at() -> None:
+    ix = run(
+        "web",
+        {"messageId": "w", "type": "track", "event": "x", "userId": "u", "receivedAt": T10},
+    )
+    assert ix.occurred_at == AT10
+    assert ix.warnings == []
+
+
+def test_an_email_without_a_body_has_no_text() -> None:
+    ix = run("email", {"message_id": "e", "received_at": T10, "from": "a@example.com"})
+    assert ix.text is None
+
+
+def test_an_email_reply_is_not_cleaned_twice_and_its_redactions_add_up() -> None:
+    ix = run(
+        "email",
+        {
+            "message_id": "e",
+            "received_at": T10,
+            "from": "a@example.com",
+            "subject": "mail b@example.com",
+            "text": "Fish &amp; chips <b>now</b>, write to c@example.com",
+        },
+    )
+    # Plain text stays as written: an entity or a tag in it is the customer's words, not HTML.
+    assert ix.text == "Fish &amp; chips <b>now</b>, write to [EMAIL]"
+    assert ix.subject == "mail [EMAIL]"
+    assert ix.redactions == {"email": 2}
+
+
+def test_a_transcript_is_not_read_as_html() -> None:
+    ix = run(
+        "voice",
+        {
+            "call_id": "v",
+            "started_at": T10,
+            "customer_id": "c1",
+            "transcript": "fish &amp; chips <b>now</b>",
+        },
+    )
+    assert ix.text == "fish &amp; chips <b>now</b>"
+
+
+def test_a_survey_keeps_its_response_id_and_customer_name() -> None:
+    ix = run(
+        "survey",
+        {
+            "response_id": "r-7",
+            "submitted_at": T10,
+            "kind": "nps",
+            "score": 9,
+            "customer": {"id": "c1", "name": "Ana"},
+        },
+    )
+    assert ix.source.source_message_id == "r-7"
+    assert ix.interaction_id == interaction_id("survey", "r-7")
+    assert ix.attributes == {"customer_name": "Ana"}
+
+
+def test_a_text_that_redaction_lengthens_past_the_limit_is_cut() -> None:
+    # 100 characters fit max_text_chars; "[EMAIL]" is one longer than "a@b.co".
+    text = "mail a@b.co " + "x" * 88
+    ix = run(
+        "chat",
+        chat_payload(customer={"id": "c1"}, text=text),
+        std=Standardiser(settings(max_text_chars=100)),
+    )
+    assert ix.text == "mail [EMAIL] " + "x" * 87
+    assert ix.text_truncated is True
+    assert ix.text_original_chars == 100
+
+
 # -- timestamps, truncation, versions ----------------------------------------------------------
 
 
