@@ -110,6 +110,12 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
         return done
 
     @property
+    def _reread_waiting(self) -> dict[TP, int]:
+        """Partitions read again whose first record since that seek has not yet come."""
+        waiting: dict[TP, int] = self._state("_reread_waiting_offsets")
+        return waiting
+
+    @property
     def _in_flight(self) -> dict[TP, set[int]]:
         """Offsets handed to the agents and not yet acknowledged, per partition."""
         flight: dict[TP, set[int]] = self._state("_in_flight_offsets")
@@ -121,6 +127,7 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
         if self.app.topics.acks_enabled_for(message.topic):
             with ack_lock:
                 self._in_flight.setdefault(message.tp, set()).add(message.offset)
+                self._reread_waiting.pop(message.tp, None)  # the read again has begun
 
     def ack(self, message: Message) -> bool:
         """Faust's acknowledgement; the offset is no longer in flight."""
@@ -152,6 +159,9 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
                 if self._reread_done.get(tp) != floor:
                     self._rereads[tp] = floor
                     self._hold(tp, f"offset {floor} was never delivered", would)
+                    return None
+                if tp in self._reread_waiting or tp in self._rereads:
+                    self._hold(tp, f"reading again from offset {floor}", would)
                     return None
                 log.warning(
                     "%s[%d]: offset %d again not delivered after reading from it again: taken "
@@ -201,6 +211,7 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
         while self._rereads:
             tp, offset = self._rereads.popitem()
             self._reread_done[tp] = offset
+            self._reread_waiting[tp] = offset
             if tp not in assignment:
                 continue
             log.warning(
@@ -221,7 +232,12 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
         """Faust's revocation; what was in flight on those partitions is their next owner's."""
         with ack_lock:
             for tp in revoked:
-                for state in (self._in_flight, self._seek_points, self._rereads):
+                for state in (
+                    self._in_flight,
+                    self._seek_points,
+                    self._rereads,
+                    self._reread_waiting,
+                ):
                     state.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
