@@ -155,7 +155,8 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
                 self._hold(tp, f"offset {min(flight)} is still being processed", would)
                 return None
             floor = committed if committed is not None else self._seek_points.get(tp)
-            if floor is not None and would > floor and self._never_delivered(tp, floor, acked):
+            past = floor is not None and would > floor
+            if floor is not None and past and self._never_delivered(tp, floor, acked, gaps):
                 if self._reread_done.get(tp) != floor:
                     self._rereads[tp] = floor
                     self._hold(tp, f"offset {floor} was never delivered", would)
@@ -173,14 +174,13 @@ class GenerationSafeConsumer(faust_aiokafka.Consumer):
             new: int | None = super()._new_offset(tp)
             return new
 
-    def _never_delivered(self, tp: TP, offset: int, acked: list[int]) -> bool:
-        """Whether ``offset`` was neither acknowledged nor handed to the agents."""
+    def _never_delivered(
+        self, tp: TP, offset: int, acked: list[int], gaps: list[tuple[int, int]]
+    ) -> bool:
+        """Whether ``offset`` was neither acknowledged, handed to the agents nor in a gap."""
         if offset in self._in_flight.get(tp, ()) or offset in acked:
             return False
-        return not any(begin <= offset < end for begin, end in self._gap_ranges(tp))
-
-    def _gap_ranges(self, tp: TP) -> list[tuple[int, int]]:
-        return [(iv.begin, iv.end) for iv in self._gap.get(tp) or ()]
+        return not any(begin <= offset < end for begin, end in gaps)
 
     def _hold(self, tp: TP, why: str, would: int) -> None:
         log.info(
